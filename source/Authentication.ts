@@ -1,0 +1,577 @@
+import { timingSafeEqual, type KeyObject } from 'node:crypto'
+
+import type { Context } from 'koa'
+
+import { Claim, type ClaimClass } from './Claim'
+import type { Configuration } from './Configuration'
+import { compileKeys, compileUserKey, type CompiledKeys } from './core/keys'
+import {
+  matchScopes,
+  normalizeScope,
+  type ScopeTuple,
+} from './core/scope-matcher'
+import {
+  checkClaims,
+  decodeUnverified,
+  signToken,
+  verifySignature,
+  type JwtPayload,
+} from './core/token'
+import { extractToken, type ExtractionSettings, type TokenSource } from './core/token-extractors'
+import {
+  AuthenticateNotImplemented,
+  AuthenticationFailed,
+  InvalidCustomClaim,
+  InvalidCustomClaimError,
+  InvalidPayload,
+  InvalidRetrieveUserObject,
+  InvalidVerification,
+  InvalidVerificationError,
+  MeEndpointNotSetup,
+  MissingRegisteredClaim,
+  RefreshTokenNotImplemented,
+  RequiredKeysNotFound,
+  ScopesNotImplemented,
+  UserSecretNotImplemented,
+  isKoaJwtError,
+} from './errors'
+import { isAsymmetric, type Algorithm, type KeyInput, type SettingsInput } from './settings'
+
+/** A function run on every verified payload; it must return a boolean. */
+export type ExtraVerification = (payload: JwtPayload) => boolean | Promise<boolean>
+
+/** What a scope requirement may be: a scope, a list of scopes, or a function of the request. */
+export type ScopeRequirement =
+  | string
+  | readonly string[]
+  | ((ctx: Context) => string | readonly string[] | Promise<string | readonly string[]>)
+
+/** Options of {@link Authentication.generateAccessToken}. */
+export interface GenerateAccessTokenOptions<User> {
+  /** Inline claim classes for this token only. */
+  customClaims?: readonly ClaimClass<User>[]
+  /** Called after the registered-claim check, like sanic-jwt's inline `extend_payload`. */
+  extendPayload?: (payload: JwtPayload, user: User) => JwtPayload | void | Promise<JwtPayload | void>
+  /** Lifetime of this token in seconds (or a span such as '5m'). */
+  expirationDelta?: number | string
+  /** Adds a `fresh` claim (flask-jwt-extended's fresh tokens): a boolean or a time in seconds. */
+  fresh?: boolean | number
+  /** The request, for per-request settings and `addScopesToPayload(user, ctx)`. */
+  ctx?: Context
+}
+
+/** Options of {@link Authentication.verifyToken}. */
+export interface VerifyTokenOptions {
+  /** Inline claim classes for this call only. */
+  customClaims?: readonly ClaimClass[]
+  /** The request, for per-request settings. */
+  ctx?: Context
+  /** When false, extra verifications and custom claims are skipped (signature and registered claims never are). @default true */
+  verify?: boolean
+}
+
+/** The registered claims that `addClaims` adds for the current settings. @internal */
+function registeredClaims(config: Configuration, ctx?: Context): string[] {
+  const names = ['exp']
+  if (config.get('claimIss', ctx)) names.push('iss')
+  if (config.get('claimIat', ctx)) names.push('iat')
+  if (config.get('claimNbf', ctx)) names.push('nbf')
+  if (config.get('claimAud', ctx)) names.push('aud')
+  return names
+}
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> => {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
+  const proto = Object.getPrototypeOf(value)
+  return proto === Object.prototype || proto === null
+}
+
+/** The handler names that `Initialize` wires from options or subclass methods. */
+export const HANDLER_NAMES = [
+  'authenticate',
+  'retrieveUser',
+  'storeRefreshToken',
+  'retrieveRefreshToken',
+  'addScopesToPayload',
+  'extendPayload',
+  'retrieveUserSecret',
+  'overrideScopeValidator',
+  'destructureScopes',
+] as const
+
+/** A handler name. */
+export type HandlerName = (typeof HANDLER_NAMES)[number]
+
+const USER_KEY_CACHE_SIZE = 256
+
+function koaSource(ctx: Context): TokenSource {
+  return {
+    header: (name) => ctx.req.headers[name.toLowerCase()],
+    cookie: (name) => ctx.cookies.get(name),
+    query: (name) => ctx.query[name],
+    body: () => (ctx.request as { body?: unknown }).body,
+  }
+}
+
+/**
+ * The token lifecycle and the handlers that tie it to your user store. Override the handler
+ * methods in a subclass (or pass them as `Initialize` options) and, for deeper changes, the payload
+ * and extraction hooks.
+ *
+ * @typeParam User - your user type.
+ *
+ * @example
+ * ```ts
+ * class MyAuthentication extends Authentication<User> {
+ *   override async authenticate(ctx: Context) { ... return user }
+ *   override async retrieveUser(ctx: Context, payload: JwtPayload) { return users.get(payload.user_id) }
+ * }
+ * new Initialize(app, { secret, authenticationClass: MyAuthentication })
+ * ```
+ */
+export class Authentication<User = any> {
+  /** The configuration of the `Initialize` instance. */
+  readonly config: Configuration
+  #keys: CompiledKeys | undefined
+  #keysSource: [unknown, unknown, unknown] = [undefined, undefined, undefined]
+  #userKeys = new Map<unknown, KeyObject>()
+  #claims: Claim<User>[] = []
+  #verifications: ExtraVerification[] = []
+  #verified = new WeakMap<object, { token: string; payload: JwtPayload }>()
+
+  /** @param config - the resolved configuration. */
+  constructor(config: Configuration) {
+    this.config = config
+  }
+
+  /**
+   * Checks the credentials of a login request (`POST /auth`) and returns the user: a plain object
+   * holding the `userId` key, or an object with `toDict()`. Throw `AuthenticationFailed` to reject.
+   *
+   * @throws AuthenticateNotImplemented unless overridden or passed as an option.
+   */
+  authenticate(_ctx: Context): User | Promise<User> {
+    throw new AuthenticateNotImplemented()
+  }
+
+  /**
+   * Loads the user of a verified payload (for `/me`, `injectUser` and `/refresh`).
+   *
+   * @returns the user, or null when there is none.
+   */
+  retrieveUser(_ctx: Context, _payload: JwtPayload): User | null | Promise<User | null> {
+    throw new MeEndpointNotSetup()
+  }
+
+  /** Persists a refresh token generated for a user. */
+  storeRefreshToken(_userId: unknown, _refreshToken: string, _ctx: Context): unknown {
+    throw new RefreshTokenNotImplemented()
+  }
+
+  /**
+   * Returns the refresh token stored for a user: a string, a UTF-8 `Buffer`, or null/undefined
+   * when none is stored (a revoked token).
+   */
+  retrieveRefreshToken(
+    _userId: unknown,
+    _ctx: Context,
+  ): string | Buffer | null | undefined | Promise<string | Buffer | null | undefined> {
+    throw new RefreshTokenNotImplemented()
+  }
+
+  /** Returns the scopes to put in a user's tokens (a string is wrapped in a list). */
+  addScopesToPayload(_user: User, _ctx?: Context): string | string[] | Promise<string | string[]> {
+    throw new ScopesNotImplemented()
+  }
+
+  /** Adds to or changes the payload after the claims are set. @returns the payload. */
+  extendPayload(payload: JwtPayload, _user?: User): JwtPayload | Promise<JwtPayload> {
+    return payload
+  }
+
+  /**
+   * Returns the secret (or key) of one user, when `userSecretEnabled`.
+   *
+   * @param userId - the user id read from the payload under the `userId` setting.
+   * @param options.encode - true when signing with an asymmetric algorithm (return the private key).
+   */
+  retrieveUserSecret(_userId: unknown, _options: { encode: boolean }): KeyInput | Promise<KeyInput> {
+    throw new UserSecretNotImplemented()
+  }
+
+  /** May change the outcome of each single scope check. Sync. @returns the final verdict. */
+  overrideScopeValidator(
+    isValid: boolean,
+    _required: ScopeTuple,
+    _userScopes: ScopeTuple[],
+    _requireAllActions: boolean,
+  ): boolean {
+    return isValid
+  }
+
+  /** Rewrites the raw scope requirement of a route before it is matched. */
+  destructureScopes(scopes: ScopeRequirement, _ctx?: Context): ScopeRequirement | Promise<ScopeRequirement> {
+    return scopes
+  }
+
+  /** True when a handler is overridden in a subclass or given as an option. @internal */
+  implements(name: HandlerName): boolean {
+    return (this as unknown as Record<string, unknown>)[name] !== Authentication.prototype[name]
+  }
+
+  /**
+   * Registers custom claims and extra verifications and compiles the keys. Called once by
+   * `Initialize` after construction (class fields of subclasses exist by then). @internal
+   */
+  setup(claims: readonly ClaimClass<User>[] = [], verifications: readonly ExtraVerification[] = []): void {
+    this.#claims = claims.map((ClaimType) => instantiateClaim(ClaimType))
+    for (const verification of verifications) {
+      if (typeof verification !== 'function') throw new InvalidVerification()
+    }
+    this.#verifications = [...verifications]
+    this.#compiledKeys()
+    this.config.onChange((name) => {
+      if (name === 'algorithm' || name === 'secret' || name === 'privateKey') {
+        this.#keys = undefined
+        this.#compiledKeys()
+      }
+    })
+  }
+
+  /** The keys for the settings in force (compiled once; again only when they change). */
+  #compiledKeys(ctx?: Context): CompiledKeys {
+    const algorithm = this.config.get('algorithm', ctx)
+    const secret = this.config.get('secret', ctx)
+    const privateKey = this.config.get('privateKey', ctx)
+    const source = this.#keysSource
+    if (this.#keys && source[0] === algorithm && source[1] === secret && source[2] === privateKey) {
+      return this.#keys
+    }
+    const keys = compileKeys(algorithm, secret, privateKey)
+    // Per-request overrides of key settings are rare; the instance keeps the last compilation.
+    this.#keys = keys
+    this.#keysSource = [algorithm, secret, privateKey]
+    return keys
+  }
+
+  async #userKey(userId: unknown, algorithm: Algorithm, encode: boolean): Promise<KeyObject> {
+    const input = await this.retrieveUserSecret(userId, { encode })
+    const cacheKey = typeof input === 'string' ? `${algorithm}:${encode}:${input}` : input
+    let key = this.#userKeys.get(cacheKey)
+    if (key === undefined) {
+      key = compileUserKey(algorithm, input, encode)
+      if (this.#userKeys.size >= USER_KEY_CACHE_SIZE) {
+        this.#userKeys.delete(this.#userKeys.keys().next().value)
+      }
+      this.#userKeys.set(cacheKey, key)
+    }
+    return key
+  }
+
+  /**
+   * Reads the id of a user: a plain object holding the `userId` key is used as is; any other
+   * object goes through `toDict()` (sync or async).
+   *
+   * @throws InvalidRetrieveUserObject
+   */
+  async getUserId(user: unknown, ctx?: Context): Promise<unknown> {
+    const key = this.config.get('userId', ctx)
+    return (await this.#userDict(user))[key]
+  }
+
+  async #userDict(user: unknown): Promise<Record<string, unknown>> {
+    if (isPlainObject(user) && this.config.get('userId') in user) return user
+    const toDict = (user as { toDict?: unknown } | null | undefined)?.toDict
+    if (typeof toDict === 'function') {
+      const dict = await (toDict as () => unknown).call(user)
+      if (typeof dict === 'object' && dict !== null) return dict as Record<string, unknown>
+    }
+    if (isPlainObject(user)) return user
+    throw new InvalidRetrieveUserObject()
+  }
+
+  /** Builds the base payload `{ [userId]: id }` of a user. Override to change the payload shape. */
+  async buildPayload(user: User, ctx?: Context): Promise<JwtPayload> {
+    const key = this.config.get('userId', ctx)
+    return { [key]: (await this.#userDict(user))[key] }
+  }
+
+  /**
+   * Adds `exp` and, when configured, `iss`, `iat`, `nbf`, `aud`, then the custom claims.
+   *
+   * @returns the payload.
+   */
+  async addClaims(
+    payload: JwtPayload,
+    user: User,
+    inlineClaims: readonly ClaimClass<User>[] = [],
+    ctx?: Context,
+    expirationDelta?: number,
+  ): Promise<JwtPayload> {
+    const config = this.config
+    const now = Math.floor(config.get('clock', ctx)())
+    payload.exp = Math.floor(now + (expirationDelta ?? config.get('expirationDelta', ctx)))
+    const iss = config.get('claimIss', ctx)
+    if (iss) payload.iss = iss
+    if (config.get('claimIat', ctx)) payload.iat = now
+    if (config.get('claimNbf', ctx)) {
+      payload.nbf = Math.floor(now + config.get('leeway', ctx) + config.get('claimNbfDelta', ctx))
+    }
+    const aud = config.get('claimAud', ctx)
+    if (aud) payload.aud = aud
+    for (const claim of [...this.#claims, ...inlineClaims.map(instantiateClaim)]) {
+      payload[claim.getKey()] = await claim.setup(payload, user)
+    }
+    return payload
+  }
+
+  /**
+   * Builds and signs an access token for a user: `buildPayload` → `addClaims` → `extendPayload`
+   * → scopes → registered-claim check → sign.
+   *
+   * @throws InvalidPayload, MissingRegisteredClaim, InvalidRetrieveUserObject
+   */
+  async generateAccessToken(user: User, options: GenerateAccessTokenOptions<User> = {}): Promise<string> {
+    const { ctx } = options
+    const config = this.config
+    const userIdKey = config.get('userId', ctx)
+    let payload = await this.buildPayload(user, ctx)
+    if (!isPlainObject(payload) || !(userIdKey in payload) || payload[userIdKey] === undefined) {
+      throw new InvalidPayload()
+    }
+    const delta =
+      options.expirationDelta === undefined
+        ? undefined
+        : (config.override({ expirationDelta: options.expirationDelta }, () =>
+            config.get('expirationDelta'),
+          ) as number)
+    payload = await this.addClaims(payload, user, options.customClaims, ctx, delta)
+    payload = (await this.extendPayload(payload, user)) ?? payload
+    if (config.get('scopesEnabled', ctx)) {
+      const scopes = await this.addScopesToPayload(user, ctx)
+      payload[config.get('scopesName', ctx)] = Array.isArray(scopes) ? scopes : [scopes]
+    }
+    const required = [
+      ...registeredClaims(config, ctx),
+      ...this.#claims.map((claim) => claim.getKey()),
+      ...(options.customClaims ?? []).map((ClaimType) => instantiateClaim(ClaimType).getKey()),
+    ]
+    const missing = required.filter((name) => !(name in payload))
+    if (missing.length > 0) throw new MissingRegisteredClaim(missing)
+    if (options.extendPayload) payload = (await options.extendPayload(payload, user)) ?? payload
+    if (options.fresh !== undefined) payload.fresh = options.fresh
+    const algorithm = config.get('algorithm', ctx)
+    let key: KeyObject | undefined
+    if (config.get('userSecretEnabled', ctx)) {
+      key = await this.#userKey(payload[userIdKey], algorithm, isAsymmetric(algorithm))
+    } else {
+      key = this.#compiledKeys(ctx).signKey
+    }
+    if (key === undefined) throw new RequiredKeysNotFound()
+    return signToken(payload, key, algorithm)
+  }
+
+  /**
+   * Generates a refresh token with the `generateRefreshToken` setting and stores it through
+   * `storeRefreshToken(userId, token, ctx)`.
+   *
+   * @returns the refresh token.
+   */
+  async generateRefreshToken(ctx: Context, user: User): Promise<string> {
+    const token = await this.config.get('generateRefreshToken', ctx)()
+    if (typeof token !== 'string' || token === '') {
+      throw new RefreshTokenNotImplemented('generateRefreshToken must return a non-empty string.')
+    }
+    const userId = await this.getUserId(user, ctx)
+    await this.storeRefreshToken(userId, token, ctx)
+    return token
+  }
+
+  /**
+   * Verifies a token: algorithm and signature, registered claims (with leeway and the clock), then
+   * extra verifications and custom claims.
+   *
+   * @returns the payload.
+   * @throws InvalidToken (with a code naming the failure), InvalidCustomClaimError,
+   *   InvalidVerificationError, and the developer errors InvalidCustomClaim, InvalidVerification.
+   */
+  async verifyToken(token: string, options: VerifyTokenOptions = {}): Promise<JwtPayload> {
+    const { ctx } = options
+    const config = this.config
+    const algorithm = config.get('algorithm', ctx)
+    let key: KeyObject
+    if (config.get('userSecretEnabled', ctx)) {
+      const unverified = decodeUnverified(token)
+      key = await this.#userKey(unverified[config.get('userId', ctx)], algorithm, false)
+    } else {
+      key = this.#compiledKeys(ctx).verifyKey
+    }
+    const payload = verifySignature(token, key, algorithm)
+    checkClaims(payload, {
+      now: config.get('clock', ctx)(),
+      leeway: config.get('leeway', ctx),
+      verifyExp: config.get('verifyExp', ctx),
+      audience: config.get('claimAud', ctx),
+      issuer: config.get('claimIss', ctx),
+    })
+    if (options.verify !== false) await this.#verifyExtras(payload, options.customClaims)
+    return payload
+  }
+
+  async #verifyExtras(payload: JwtPayload, inline: readonly ClaimClass[] = []): Promise<void> {
+    for (const verification of this.#verifications) {
+      const result = await verification(payload)
+      if (typeof result !== 'boolean') throw new InvalidVerification()
+      if (!result) throw new InvalidVerificationError()
+    }
+    const claims = inline.length === 0 ? this.#claims : [...this.#claims, ...inline.map(instantiateClaim)]
+    for (const claim of claims) {
+      const key = claim.getKey()
+      const result = await claim.verify(payload[key])
+      if (typeof result !== 'boolean') throw new InvalidCustomClaim()
+      if (!result) throw new InvalidCustomClaimError(`Invalid claim: ${key}.`)
+    }
+  }
+
+  #extraction(ctx: Context, refresh: boolean): ExtractionSettings {
+    const c = this.config
+    return {
+      cookieSet: c.get('cookieSet', ctx),
+      cookieStrict: c.get('cookieStrict', ctx),
+      cookieSplit: c.get('cookieSplit', ctx),
+      cookieName: refresh ? c.get('cookieRefreshTokenName', ctx) : c.get('cookieAccessTokenName', ctx),
+      cookieSignatureName: c.get('cookieSplitSignatureName', ctx),
+      queryStringSet: c.get('queryStringSet', ctx),
+      queryStringStrict: c.get('queryStringStrict', ctx),
+      queryName: refresh
+        ? c.get('queryStringRefreshTokenName', ctx)
+        : c.get('queryStringAccessTokenName', ctx),
+      headerName: c.get('authorizationHeader', ctx),
+      headerPrefix: c.get('authorizationHeaderPrefix', ctx),
+      refresh,
+      refreshBodyName: c.get('refreshTokenName', ctx),
+    }
+  }
+
+  /**
+   * Finds the access token (or, with `refresh`, the refresh token) of a request (reference §4.7).
+   *
+   * @throws MissingAuthorizationCookie, MissingAuthorizationQueryArg, MissingAuthorizationHeader,
+   *   InvalidAuthorizationHeader
+   */
+  extractToken(ctx: Context, options: { refresh?: boolean } = {}): string {
+    return extractToken(koaSource(ctx), this.#extraction(ctx, options.refresh === true))
+  }
+
+  /**
+   * Extracts and verifies the access token of a request; the result is remembered for the rest of
+   * the request.
+   *
+   * @returns the payload.
+   * @throws the errors of {@link Authentication.extractToken} and {@link Authentication.verifyToken}.
+   */
+  async verifyRequest(ctx: Context, options: { verify?: boolean } = {}): Promise<JwtPayload> {
+    const token = this.extractToken(ctx)
+    const seen = this.#verified.get(ctx)
+    if (seen !== undefined && seen.token === token) return seen.payload
+    const payload = await this.verifyToken(token, { ctx, verify: options.verify !== false })
+    if (options.verify !== false) this.#verified.set(ctx, { token, payload })
+    return payload
+  }
+
+  /**
+   * The verified payload of a request, or null when there is no valid token.
+   *
+   * @param options.verify - when false, extra verifications and custom claims are skipped.
+   */
+  async extractPayload(ctx: Context, options: { verify?: boolean } = {}): Promise<JwtPayload | null> {
+    try {
+      return await this.verifyRequest(ctx, options)
+    } catch (error) {
+      if (isKoaJwtError(error) && error.status < 500) return null
+      throw error
+    }
+  }
+
+  /** The scopes claim of the request's token, or null. */
+  async extractScopes(ctx: Context): Promise<unknown> {
+    const payload = await this.extractPayload(ctx)
+    return payload ? (payload[this.config.get('scopesName', ctx)] ?? null) : null
+  }
+
+  /** The user id of the request's token, or null when there is no valid token. */
+  async extractUserId(ctx: Context): Promise<unknown> {
+    const payload = await this.extractPayload(ctx)
+    return payload ? (payload[this.config.get('userId', ctx)] ?? null) : null
+  }
+
+  /** True when the request carries a valid access token. */
+  async isAuthenticated(ctx: Context): Promise<boolean> {
+    return (await this.extractPayload(ctx)) !== null
+  }
+
+  /**
+   * Checks a payload's scopes against a route's requirement.
+   *
+   * @internal
+   */
+  async scopesMatch(
+    ctx: Context,
+    payload: JwtPayload,
+    requirement: ScopeRequirement,
+    compiled: readonly ScopeTuple[] | undefined,
+    options: { requireAll: boolean; requireAllActions: boolean },
+  ): Promise<boolean> {
+    let required = compiled
+    if (required === undefined || this.destructureScopes !== Authentication.prototype.destructureScopes) {
+      let scopes = await this.destructureScopes(requirement, ctx)
+      if (typeof scopes === 'function') scopes = await scopes(ctx)
+      const list: readonly unknown[] = typeof scopes === 'string' ? [scopes] : scopes
+      if (!Array.isArray(list) || !list.every((s): s is string => typeof s === 'string')) return false
+      required = list.map(normalizeScope)
+    }
+    const override =
+      this.overrideScopeValidator === Authentication.prototype.overrideScopeValidator
+        ? undefined
+        : this.overrideScopeValidator.bind(this)
+    return matchScopes(required, payload[this.config.get('scopesName', ctx)], { ...options, override })
+  }
+
+  /**
+   * Compares the refresh token sent by a client with the stored one, in constant time. Both must be
+   * non-empty (fixes sanic-jwt's None == None refresh, reference §7.2.1).
+   *
+   * @throws AuthenticationFailed
+   */
+  compareRefreshTokens(stored: unknown, sent: unknown): void {
+    const storedText = Buffer.isBuffer(stored) ? stored.toString('utf8') : stored
+    if (typeof storedText !== 'string' || storedText === '' || typeof sent !== 'string' || sent === '') {
+      throw new AuthenticationFailed()
+    }
+    const a = Buffer.from(storedText, 'utf8')
+    const b = Buffer.from(sent, 'utf8')
+    // timingSafeEqual throws on different lengths; compare against itself to keep the timing flat.
+    const equal = a.length === b.length ? timingSafeEqual(a, b) : !timingSafeEqual(a, a)
+    if (!equal) throw new AuthenticationFailed()
+  }
+
+  /**
+   * Runs `fn` with some settings forced (sanic-jwt's `with auth.override(...)`), scoped to `fn`
+   * and exception safe.
+   */
+  override<T>(values: Partial<SettingsInput> & Record<string, unknown>, fn: () => T): T {
+    return this.config.override(values, fn)
+  }
+}
+
+function instantiateClaim<User>(ClaimType: ClaimClass<User>): Claim<User> {
+  if (typeof ClaimType !== 'function' || !(ClaimType.prototype instanceof Claim)) {
+    throw new InvalidCustomClaim('Custom claims must be classes extending Claim.')
+  }
+  const claim = new ClaimType()
+  if (typeof claim.key !== 'string' || claim.key === '') {
+    throw new InvalidCustomClaim(`Custom claim ${ClaimType.name} must declare a non-empty "key".`)
+  }
+  return claim
+}
+

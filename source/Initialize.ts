@@ -1,0 +1,296 @@
+import Router from '@koa/router'
+import type Koa from 'koa'
+import type { Context, Middleware, Next } from 'koa'
+
+import { Authentication, HANDLER_NAMES, type HandlerName, type ScopeRequirement } from './Authentication'
+import { Configuration } from './Configuration'
+import { BaseEndpoint, type Verb } from './endpoints/BaseEndpoint'
+import {
+  AuthenticateEndpoint,
+  RefreshEndpoint,
+  RetrieveUserEndpoint,
+  VerifyEndpoint,
+} from './endpoints/built-in'
+import {
+  AuthenticateNotImplemented,
+  InitializationFailure,
+  InvalidClassViewsFormat,
+  KoaJwtError,
+  RefreshTokenNotImplemented,
+  ScopesNotImplemented,
+  UserSecretNotImplemented,
+} from './errors'
+import { createInjectUser, createProtect, createScoped } from './middleware/protect'
+import { instances, type InstanceParts } from './registry'
+import { Responses } from './Responses'
+import type { SettingName } from './settings'
+import type {
+  AuthenticationClass,
+  ConfigurationClass,
+  EndpointClass,
+  InitializeOptions,
+  JwtMiddleware,
+  ProtectOptions,
+  ScopedOptions,
+} from './types'
+
+/** Handlers whose presence turns a setting on (unless the setting is given explicitly). */
+const AUTO_ENABLE: readonly (readonly [HandlerName, SettingName])[] = [
+  ['storeRefreshToken', 'refreshTokenEnabled'],
+  ['retrieveRefreshToken', 'refreshTokenEnabled'],
+  ['addScopesToPayload', 'scopesEnabled'],
+  ['retrieveUserSecret', 'userSecretEnabled'],
+]
+
+function isKoaApp(target: unknown): target is Koa {
+  const candidate = target as Partial<Koa> | null
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.use === 'function' &&
+    typeof candidate.callback === 'function' &&
+    Array.isArray(candidate.middleware)
+  )
+}
+
+function isRouter(target: unknown): target is Router {
+  const candidate = target as Partial<Router> | null
+  return (
+    typeof candidate === 'object' &&
+    candidate !== null &&
+    typeof candidate.routes === 'function' &&
+    typeof candidate.register === 'function' &&
+    Array.isArray(candidate.stack)
+  )
+}
+
+function extendsBase(candidate: unknown, base: abstract new (...args: never[]) => unknown): boolean {
+  return candidate === base || (typeof candidate === 'function' && candidate.prototype instanceof base)
+}
+
+/** Joins a prefix and a path without doubling or losing slashes; `'/'` under a prefix is the prefix. */
+export function joinPath(prefix: string, path: string): string {
+  const head = prefix.replace(/\/+$/, '')
+  if (path === '' || path === '/') return head === '' ? '/' : head
+  return `${head}/${path.replace(/^\/+/, '')}`
+}
+
+/**
+ * Sets up JWT authentication on a Koa app or a `@koa/router` router: configuration, keys,
+ * endpoints (`POST /auth`, `GET /auth/verify`, `GET /auth/me`, `POST /auth/refresh`) and the
+ * `protected()` / `scoped()` / `injectUser()` middleware of this instance.
+ *
+ * Every configuration problem throws from the constructor.
+ *
+ * @typeParam User - your user type.
+ *
+ * @example
+ * ```ts
+ * const app = new Koa()
+ * const jwt = new Initialize(app, {
+ *   secret: process.env.JWT_SECRET,
+ *   authenticate: async (ctx) => {
+ *     const user = await users.check(ctx.request.body)
+ *     if (!user) throw new AuthenticationFailed('Password is incorrect.')
+ *     return user
+ *   },
+ * })
+ * router.get('/protected', jwt.protected(), (ctx) => { ctx.body = { protected: true } })
+ * ```
+ *
+ * @throws InitializationFailure, InvalidConfiguration, RequiredKeysNotFound, ProvidedPathNotFound,
+ *   AuthenticateNotImplemented, RefreshTokenNotImplemented, ScopesNotImplemented,
+ *   UserSecretNotImplemented, InvalidClassViewsFormat, InvalidCustomClaim, InvalidVerification
+ */
+export class Initialize<User = any> {
+  /** The `Authentication` class used when the options do not name one. */
+  static authenticationClass: AuthenticationClass = Authentication
+  /** The `Configuration` class used when the options do not name one. */
+  static configurationClass: ConfigurationClass = Configuration
+  /** The `Responses` class used when the options do not name one. */
+  static responsesClass: new (config: Configuration, instance: unknown) => Responses = Responses
+
+  /** The resolved configuration. */
+  readonly config: Configuration
+  /** The `Authentication` (handlers and token lifecycle). */
+  readonly auth: Authentication<User>
+  /** The `Responses` that shape outputs and errors. */
+  readonly responses: Responses
+  /** The router holding the endpoints: the given router, or one made for the app. */
+  readonly router: Router
+  /** The Koa app, when initialised on one. */
+  readonly app: Koa | undefined
+  /** What the instance was initialised on (sanic-jwt's `instance`). */
+  readonly instance: Koa | Router
+  /** The endpoint objects by path (built-ins and class views). */
+  readonly endpoints: ReadonlyMap<string, BaseEndpoint>
+
+  #parts: InstanceParts
+
+  /**
+   * @param target - a Koa application or a `@koa/router` Router.
+   * @param options - settings, handlers and component classes.
+   */
+  constructor(target: Koa | Router, options: InitializeOptions<User> = {}) {
+    const statics = new.target as typeof Initialize
+    const AuthenticationType = options.authenticationClass ?? statics.authenticationClass
+    const ConfigurationType = options.configurationClass ?? statics.configurationClass
+    const ResponsesType = options.responsesClass ?? statics.responsesClass
+    for (const [candidate, base] of [
+      [AuthenticationType, Authentication],
+      [ConfigurationType, Configuration],
+      [ResponsesType, Responses],
+    ] as const) {
+      if (!extendsBase(candidate, base)) {
+        throw new InitializationFailure(
+          `koa-jwt-kit was not initialized properly. It did not receive a subclass of ${base.name}.`,
+        )
+      }
+    }
+    if (isKoaApp(target)) this.app = target
+    else if (isRouter(target)) this.app = undefined
+    else throw new InitializationFailure()
+    this.instance = target
+
+    const config = new ConfigurationType(options as Record<string, unknown>)
+    config.resolve()
+    const auth = new AuthenticationType(config) as Authentication<User>
+    for (const name of HANDLER_NAMES) {
+      const handler = options[name]
+      if (handler === undefined) continue
+      if (typeof handler !== 'function') {
+        throw new InitializationFailure(`The "${name}" handler must be a function.`)
+      }
+      Object.defineProperty(auth, name, { value: handler, writable: true, configurable: true })
+    }
+    // Handlers given as options or overridden in a subclass both turn their feature on (sanic-jwt #160).
+    for (const [handler, setting] of AUTO_ENABLE) {
+      if (auth.implements(handler) && !config.isExplicit(setting)) config.set(setting, true)
+    }
+    const authMode = config.get('authMode')
+    if (authMode) {
+      if (!auth.implements('authenticate')) throw new AuthenticateNotImplemented()
+      if (
+        config.get('refreshTokenEnabled') &&
+        !(auth.implements('storeRefreshToken') && auth.implements('retrieveRefreshToken'))
+      ) {
+        throw new RefreshTokenNotImplemented()
+      }
+      if (config.get('scopesEnabled') && !auth.implements('addScopesToPayload')) {
+        throw new ScopesNotImplemented()
+      }
+    }
+    if (config.get('userSecretEnabled') && !auth.implements('retrieveUserSecret')) {
+      throw new UserSecretNotImplemented()
+    }
+    auth.setup(options.customClaims, options.extraVerifications)
+    const responses = new ResponsesType(config, target)
+    this.config = config
+    this.auth = auth
+    this.responses = responses
+    this.#parts = { config, auth, responses }
+
+    this.router = this.app ? new Router() : (target as Router)
+    this.endpoints = this.#mountEndpoints(options.classViews ?? [], authMode)
+    instances.set(target, this.#parts)
+    if (this.app) this.#mountOnApp(this.app)
+  }
+
+  /**
+   * Middleware that answers 401 (400 in debug mode) unless the request carries a valid access
+   * token, and stores the payload in `ctx.state.jwt`. Also a method decorator for `BaseEndpoint`.
+   *
+   * @param options - per-route settings (values or zero-argument functions) and `redirectOnFail`/`redirectUrl`.
+   */
+  protected(options: ProtectOptions = {}): JwtMiddleware {
+    return createProtect(() => this.#parts, options)
+  }
+
+  /**
+   * Like `protected()`, and answers 403 "Invalid scope." unless the token's scopes satisfy
+   * `scopes`. `scoped(null)` leaves the route unprotected.
+   *
+   * @param scopes - a scope, a list of scopes, or a function of `ctx` returning them.
+   * @param options - `requireAll`, `requireAllActions`, per-route settings, `redirectOnFail`.
+   */
+  scoped(scopes: ScopeRequirement | null | false, options: ScopedOptions = {}): JwtMiddleware {
+    return createScoped(() => this.#parts, scopes, options)
+  }
+
+  /** Middleware that sets `ctx.state.user` from `retrieveUser` (null for anonymous requests). */
+  injectUser(options: ProtectOptions = {}): JwtMiddleware {
+    return createInjectUser(() => this.#parts, options)
+  }
+
+  #mountEndpoints(classViews: InitializeOptions['classViews'], authMode: boolean): Map<string, BaseEndpoint> {
+    const config = this.config
+    const prefix = config.get('urlPrefix')
+    const mounted = new Map<string, BaseEndpoint>()
+    const init = { config, instance: this.instance, auth: this.auth }
+    const mount = (path: string, Endpoint: EndpointClass, guard?: Middleware, strict = false): void => {
+      const endpoint = new Endpoint(this.responses, init)
+      const full = joinPath(prefix, path)
+      for (const verb of endpoint.verbs()) {
+        const stack: Middleware[] = guard && verb !== 'options' ? [guard, endpoint.handler(verb)] : [endpoint.handler(verb)]
+        this.router.register(full, [verbMethod(verb)], stack as never, { strict })
+      }
+      mounted.set(full, endpoint)
+    }
+    if (authMode) {
+      mount(config.get('pathToAuthenticate'), AuthenticateEndpoint)
+      mount(config.get('pathToVerify'), VerifyEndpoint)
+      mount(config.get('pathToRetrieveUser'), RetrieveUserEndpoint, this.protected())
+      if (config.get('refreshTokenEnabled')) {
+        mount(config.get('pathToRefresh'), RefreshEndpoint, this.protected({ verifyExp: false }))
+      }
+    }
+    if (!Array.isArray(classViews)) throw new InvalidClassViewsFormat()
+    const strict = config.get('strictSlashes')
+    for (const entry of classViews) {
+      if (
+        !Array.isArray(entry) ||
+        entry.length !== 2 ||
+        typeof entry[0] !== 'string' ||
+        !extendsBase(entry[1], BaseEndpoint)
+      ) {
+        throw new InvalidClassViewsFormat()
+      }
+      mount(entry[0], entry[1], undefined, strict)
+    }
+    return mounted
+  }
+
+  #mountOnApp(app: Koa): void {
+    const parts = this.#parts
+    // Library errors thrown anywhere in the app are rendered by this instance, whatever the order
+    // in which the app's middleware was added: put the renderer first.
+    const renderLibraryErrors = async function koaJwtKitErrors(ctx: Context, next: Next): Promise<void> {
+      try {
+        await next()
+      } catch (error) {
+        if (!(error instanceof KoaJwtError)) throw error
+        await parts.responses.exceptionResponse(ctx, error)
+      }
+    }
+    app.middleware.unshift(renderLibraryErrors as Middleware)
+    app.use(this.router.routes())
+    app.use(this.router.allowedMethods())
+  }
+}
+
+function verbMethod(verb: Verb): string {
+  return verb.toUpperCase()
+}
+
+/**
+ * The legacy function form: `initialize(app, authenticate, options)`.
+ *
+ * @returns the `Initialize` instance.
+ */
+export function initialize<User = any>(
+  target: Koa | Router,
+  authenticate?: InitializeOptions<User>['authenticate'],
+  options: InitializeOptions<User> = {},
+): Initialize<User> {
+  return new Initialize<User>(target, authenticate === undefined ? options : { ...options, authenticate })
+}

@@ -1,0 +1,147 @@
+import type { Context } from 'koa'
+
+import type { Configuration } from './Configuration'
+import type { JwtPayload } from './core/token'
+import { KoaJwtError } from './errors'
+
+/** What `extendAuthenticate` receives. */
+export interface AuthenticateResult<User = any> {
+  user: User
+  accessToken: string
+  refreshToken: string | undefined
+}
+
+/** What `extendRefresh` receives. */
+export interface RefreshResult<User = any> {
+  user: User
+  accessToken: string
+  /** The stored refresh token. */
+  refreshToken: string | undefined
+  /** The refresh token the client sent. */
+  purportedToken: string | undefined
+  payload: JwtPayload
+}
+
+/** Options of {@link Responses.getTokenResponse}. */
+export interface TokenResponseOptions {
+  /** A refresh token to set as a cookie too (on `/auth`). */
+  refreshToken?: string | undefined
+}
+
+/** The JSON body of every library error. */
+export interface ErrorBody {
+  reasons: string[]
+  exception: string
+  code: string
+}
+
+/**
+ * Renders a library error as `{ reasons, exception, code }` with its status and headers. Used by
+ * {@link Responses.exceptionResponse} and wherever no instance is known.
+ */
+export function renderError(ctx: Context, error: KoaJwtError): void {
+  ctx.status = error.status
+  for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value)
+  const body: ErrorBody = { reasons: [...error.reasons], exception: error.name, code: error.code }
+  ctx.body = body
+}
+
+/**
+ * Shapes what the built-in endpoints answer. Subclass it (`responsesClass` option) to add keys to
+ * the outputs, change cookies, or render errors differently.
+ *
+ * @example
+ * ```ts
+ * class MyResponses extends Responses {
+ *   override extendAuthenticate(ctx: Context, { user }: AuthenticateResult<User>) {
+ *     return { username: user.username }
+ *   }
+ * }
+ * ```
+ */
+export class Responses {
+  /** The configuration of the instance. */
+  readonly config: Configuration
+  /** The Koa app or router the instance was initialised on. */
+  readonly instance: unknown
+
+  constructor(config: Configuration, instance: unknown) {
+    this.config = config
+    this.instance = instance
+  }
+
+  /** Extra keys merged into the `POST /auth` output. @returns an object (or nothing). */
+  extendAuthenticate(_ctx: Context, _result: AuthenticateResult): Record<string, unknown> | void | Promise<Record<string, unknown> | void> {
+    return {}
+  }
+
+  /** Extra keys merged into the `GET /auth/me` output. */
+  extendRetrieveUser(_ctx: Context, _result: { user: unknown; payload: JwtPayload | null }): Record<string, unknown> | void | Promise<Record<string, unknown> | void> {
+    return {}
+  }
+
+  /** Extra keys merged into the `GET /auth/verify` output. */
+  extendVerify(_ctx: Context, _result: { user?: unknown; payload?: JwtPayload | null }): Record<string, unknown> | void | Promise<Record<string, unknown> | void> {
+    return {}
+  }
+
+  /** Extra keys merged into the `POST /auth/refresh` output. */
+  extendRefresh(_ctx: Context, _result: RefreshResult): Record<string, unknown> | void | Promise<Record<string, unknown> | void> {
+    return {}
+  }
+
+  /**
+   * Sends a token output: the JSON body, plus cookies in cookie mode (reference §4.8).
+   */
+  getTokenResponse(ctx: Context, accessToken: string, output: Record<string, unknown>, options: TokenResponseOptions = {}): void {
+    ctx.body = output
+    if (!this.config.get('cookieSet', ctx)) return
+    const name = this.config.get('cookieAccessTokenName', ctx)
+    if (this.config.get('cookieSplit', ctx)) {
+      const cut = accessToken.lastIndexOf('.')
+      this.setCookie(ctx, name, accessToken.slice(0, cut), { httpOnly: false })
+      this.setCookie(ctx, this.config.get('cookieSplitSignatureName', ctx), accessToken.slice(cut + 1), { httpOnly: true })
+    } else {
+      this.setCookie(ctx, name, accessToken)
+    }
+    if (options.refreshToken !== undefined) {
+      this.setCookie(ctx, this.config.get('cookieRefreshTokenName', ctx), options.refreshToken)
+    }
+  }
+
+  /**
+   * Sets one token cookie with the configured attributes.
+   *
+   * @param value - the cookie value; null deletes the cookie.
+   */
+  setCookie(ctx: Context, name: string, value: string | null, force: { httpOnly?: boolean } = {}): void {
+    const c = this.config
+    const secure = c.get('cookieSecure', ctx)
+    const maxAge = c.get('cookieMaxAge', ctx)
+    const expires = c.get('cookieExpires', ctx)
+    const sameSite = c.get('cookieSamesite', ctx)
+    const domain = c.get('cookieDomain', ctx)
+    // The cookies module refuses Secure cookies on plain HTTP (tests, TLS ended at a proxy
+    // without app.proxy); the setting is the user's explicit statement, so honour it.
+    if (secure) ctx.cookies.secure = true
+    ctx.cookies.set(name, value, {
+      path: c.get('cookiePath', ctx),
+      httpOnly: force.httpOnly ?? c.get('cookieHttponly', ctx),
+      secure,
+      overwrite: true,
+      ...(domain ? { domain } : {}),
+      ...(value === null ? { maxAge: 0, expires: new Date(0) } : {}),
+      ...(value !== null && maxAge ? { maxAge: maxAge * 1000 } : {}),
+      ...(value !== null && expires ? { expires } : {}),
+      ...(sameSite ? { sameSite: sameSite.toLowerCase() as 'lax' | 'strict' | 'none' } : {}),
+    })
+  }
+
+  /**
+   * Renders a library error: status, headers (`WWW-Authenticate` on 401s) and the body
+   * `{ "reasons": [...], "exception": "<Name>", "code": "ERR_JWT_..." }`.
+   */
+  exceptionResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
+    renderError(ctx, error)
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Key loading and compilation. Secrets and PEM keys become `KeyObject`s once, at start-up:
+ * jsonwebtoken 9 is 10–50× slower when handed strings (reference peers.md §4).
+ */
+import {
+  KeyObject,
+  createPrivateKey,
+  createPublicKey,
+  createSecretKey,
+  sign as cryptoSign,
+  verify as cryptoVerify,
+} from 'node:crypto'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+
+import { InvalidConfiguration, ProvidedPathNotFound, RequiredKeysNotFound } from '../errors'
+import { isAsymmetric, type Algorithm, type KeyInput } from '../settings'
+
+/** Signing and verification keys compiled for one algorithm. */
+export interface CompiledKeys {
+  readonly algorithm: Algorithm
+  /** Undefined in verify-only setups with an asymmetric algorithm and no private key. */
+  readonly signKey: KeyObject | undefined
+  readonly verifyKey: KeyObject
+}
+
+const CURVES: Partial<Record<Algorithm, string>> = {
+  ES256: 'prime256v1',
+  ES384: 'secp384r1',
+  ES512: 'secp521r1',
+}
+
+function readPath(path: string): Buffer {
+  if (!existsSync(path) || !statSync(path).isFile()) throw new ProvidedPathNotFound()
+  return readFileSync(path)
+}
+
+/**
+ * Turns key input into bytes or a KeyObject: a `URL` or `{ path }` must name a file; a string
+ * that names an existing file is read; any other string is the key itself.
+ *
+ * @throws ProvidedPathNotFound
+ */
+export function loadKeyMaterial(input: KeyInput): string | Buffer | KeyObject {
+  if (input instanceof KeyObject || Buffer.isBuffer(input)) return input
+  if (input instanceof URL) return readPath(fileURLToPath(input))
+  if (typeof input === 'object') return readPath(input.path)
+  if (!input.includes('-----BEGIN') && input.length < 4096 && !input.includes('\n')) {
+    try {
+      if (existsSync(input) && statSync(input).isFile()) return readFileSync(input)
+    } catch {
+      // Not a readable path: the string is the key itself.
+    }
+  }
+  return input
+}
+
+function looksLikePem(material: string | Buffer): boolean {
+  return material.toString('utf8', 0, Math.min(material.length, 64)).includes('-----BEGIN')
+}
+
+function secretKey(input: KeyInput, algorithm: Algorithm): KeyObject {
+  const material = loadKeyMaterial(input)
+  if (material instanceof KeyObject) {
+    if (material.type !== 'secret') {
+      throw new InvalidConfiguration(
+        `the "secret" setting holds an asymmetric key, but "algorithm" is ${algorithm}.`,
+      )
+    }
+    return material
+  }
+  if (looksLikePem(material)) {
+    // Refuse to use PEM key text as an HMAC secret: it is the classic algorithm-confusion setup.
+    throw new InvalidConfiguration(
+      `the "secret" setting holds PEM key material, but "algorithm" is ${algorithm}; use an RS*, ES* or PS* algorithm for keys.`,
+    )
+  }
+  const bytes = typeof material === 'string' ? Buffer.from(material, 'utf8') : material
+  if (bytes.length === 0) {
+    throw new InvalidConfiguration('the "secret" setting cannot be null nor an empty string.')
+  }
+  return createSecretKey(bytes)
+}
+
+function checkKeyType(key: KeyObject, algorithm: Algorithm): void {
+  const type = key.asymmetricKeyType
+  const family = algorithm.slice(0, 2)
+  if (family === 'ES') {
+    const curve = key.asymmetricKeyDetails?.namedCurve
+    if (type !== 'ec' || curve !== CURVES[algorithm]) {
+      throw new Error(`${algorithm} needs an EC key on curve ${CURVES[algorithm]}`)
+    }
+  } else if (type !== 'rsa' && !(family === 'PS' && type === 'rsa-pss')) {
+    throw new Error(`${algorithm} needs an RSA key`)
+  } else if ((key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+    throw new Error(`${algorithm} needs an RSA key of at least 2048 bits`)
+  }
+}
+
+function asymmetricKey(input: KeyInput, kind: 'private' | 'public'): KeyObject {
+  const material = loadKeyMaterial(input)
+  if (material instanceof KeyObject) {
+    if (kind === 'private') {
+      if (material.type !== 'private') throw new Error('not a private key')
+      return material
+    }
+    return material.type === 'public' ? material : createPublicKey(material)
+  }
+  return kind === 'private' ? createPrivateKey(material) : createPublicKey(material)
+}
+
+const PROBE = Buffer.from('koa-jwt-kit key pair check')
+
+function signingDigest(algorithm: Algorithm): string {
+  return `sha${algorithm.slice(2)}`
+}
+
+function checkPair(algorithm: Algorithm, signKey: KeyObject, verifyKey: KeyObject): void {
+  const digest = signingDigest(algorithm)
+  const options = algorithm.startsWith('PS')
+    ? { key: signKey, padding: 6 /* RSA_PKCS1_PSS_PADDING */ }
+    : signKey
+  const signature = cryptoSign(digest, PROBE, options)
+  const verifyOptions = algorithm.startsWith('PS') ? { key: verifyKey, padding: 6 } : verifyKey
+  if (!cryptoVerify(digest, PROBE, verifyOptions, signature)) {
+    throw new Error('the public key does not belong to the private key')
+  }
+}
+
+/**
+ * Compiles the keys for an algorithm. For RS/ES/PS, `secret` is the public key (derived from the
+ * private key when absent) and the pair is checked once, so bad material fails at start-up and
+ * not at the first login.
+ *
+ * @throws InvalidConfiguration for HS* secrets; RequiredKeysNotFound for asymmetric key problems.
+ */
+export function compileKeys(
+  algorithm: Algorithm,
+  secret: KeyInput | null,
+  privateKey: KeyInput | null,
+): CompiledKeys {
+  if (!isAsymmetric(algorithm)) {
+    if (secret === null) {
+      throw new InvalidConfiguration('the "secret" setting cannot be null nor an empty string.')
+    }
+    const key = secretKey(secret, algorithm)
+    return Object.freeze({ algorithm, signKey: key, verifyKey: key })
+  }
+  try {
+    const signKey = privateKey === null ? undefined : asymmetricKey(privateKey, 'private')
+    const verifyKey =
+      secret === null || (typeof secret === 'string' && secret.trim() === '')
+        ? signKey && createPublicKey(signKey)
+        : asymmetricKey(secret, 'public')
+    if (verifyKey === undefined) throw new Error('no public key')
+    checkKeyType(verifyKey, algorithm)
+    if (signKey) {
+      checkKeyType(signKey, algorithm)
+      checkPair(algorithm, signKey, verifyKey)
+    }
+    return Object.freeze({ algorithm, signKey, verifyKey })
+  } catch (error) {
+    if (error instanceof RequiredKeysNotFound) throw error
+    const reason = error instanceof ProvidedPathNotFound ? 'a key path names no file' : (error as Error).message
+    // The reason names the problem, never the key material.
+    throw new RequiredKeysNotFound(
+      `${RequiredKeysNotFound.defaultMessage} (${algorithm}: ${reason.replace(/-----BEGIN[\s\S]*/, 'invalid key')}.)`,
+      { cause: error },
+    )
+  }
+}
+
+/** Compiles a per-user secret returned by `retrieveUserSecret` for the algorithm's direction. */
+export function compileUserKey(
+  algorithm: Algorithm,
+  input: KeyInput,
+  encode: boolean,
+): KeyObject {
+  if (!isAsymmetric(algorithm)) return secretKey(input, algorithm)
+  return asymmetricKey(input, encode ? 'private' : 'public')
+}

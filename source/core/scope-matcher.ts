@@ -1,0 +1,99 @@
+/**
+ * Scope matching with sanic-jwt's `namespace:action:action` grammar and rules (reference §5).
+ * Requirements are normalised once per route; user scopes once per request.
+ */
+
+/** A normalised scope: its namespace and its actions (none means "every action"). */
+export type ScopeTuple = readonly [namespace: string, actions: readonly string[]]
+
+/** Hook that may change the outcome of each single-scope check (sanic-jwt's `override_scope_validator`). */
+export type ScopeValidatorOverride = (
+  isValid: boolean,
+  required: ScopeTuple,
+  userScopes: ScopeTuple[],
+  requireAllActions: boolean,
+) => boolean
+
+/** Options of a scope check. */
+export interface ScopeMatchOptions {
+  /** Every required scope must match (else any). @default true */
+  readonly requireAll?: boolean
+  /** Every action of a required scope must be granted by one user scope (else any). @default true */
+  readonly requireAllActions?: boolean
+  readonly override?: ScopeValidatorOverride | undefined
+}
+
+/** `'user:read:write'` → `['user', ['read', 'write']]`; `':read'` → `['', ['read']]`. */
+export function normalizeScope(scope: string): ScopeTuple {
+  const [namespace = '', ...actions] = scope.split(':')
+  return Object.freeze([namespace, Object.freeze(actions)]) as ScopeTuple
+}
+
+/**
+ * Normalises the scopes claim of a token. Only strings count: `null` entries are dropped (as in
+ * sanic-jwt), and numbers, objects or nested lists are never coerced into strings.
+ *
+ * @returns the tuples, or undefined when the claim is not a list or holds no usable scope.
+ */
+export function normalizeUserScopes(claim: unknown): ScopeTuple[] | undefined {
+  if (!Array.isArray(claim)) return undefined
+  const scopes: ScopeTuple[] = []
+  for (const entry of claim) if (typeof entry === 'string') scopes.push(normalizeScope(entry))
+  return scopes.length > 0 ? scopes : undefined
+}
+
+function matches(required: ScopeTuple, user: ScopeTuple, requireAllActions: boolean): boolean {
+  const [namespace, actions] = required
+  if (namespace !== '' && namespace !== user[0]) return false
+  if (actions.length === 0) return user[1].length === 0
+  if (user[1].length === 0) return true
+  return requireAllActions
+    ? actions.every((action) => user[1].includes(action))
+    : actions.some((action) => user[1].includes(action))
+}
+
+/** Checks one normalised requirement against normalised user scopes. */
+export function matchScope(
+  required: ScopeTuple,
+  userScopes: ScopeTuple[] | undefined,
+  requireAllActions = true,
+  override?: ScopeValidatorOverride,
+): boolean {
+  if (userScopes === undefined || userScopes.length === 0) return false
+  const isValid = userScopes.some((user) => matches(required, user, requireAllActions))
+  return override ? override(isValid, required, userScopes, requireAllActions) === true : isValid
+}
+
+/** sanic-jwt's `validate_single_scope`, on raw strings. */
+export function validateSingleScope(
+  required: string,
+  userScopes: unknown,
+  requireAllActions = true,
+  override?: ScopeValidatorOverride,
+): boolean {
+  return matchScope(normalizeScope(required), normalizeUserScopes(userScopes), requireAllActions, override)
+}
+
+/** Checks normalised requirements against a raw scopes claim. */
+export function matchScopes(
+  required: readonly ScopeTuple[],
+  userClaim: unknown,
+  options: ScopeMatchOptions = {},
+): boolean {
+  const user = normalizeUserScopes(userClaim)
+  if (user === undefined) return false
+  const requireAllActions = options.requireAllActions ?? true
+  const check = (scope: ScopeTuple): boolean =>
+    matchScope(scope, user, requireAllActions, options.override)
+  return options.requireAll ?? true ? required.every(check) : required.some(check)
+}
+
+/** sanic-jwt's `validate_scopes`, on raw strings: a string requirement is a one-element list. */
+export function validateScopes(
+  required: string | readonly string[],
+  userClaim: unknown,
+  options: ScopeMatchOptions = {},
+): boolean {
+  const list = typeof required === 'string' ? [required] : required
+  return matchScopes(list.map(normalizeScope), userClaim, options)
+}

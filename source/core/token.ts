@@ -1,0 +1,193 @@
+/**
+ * The token engine: signing and signature verification through jsonwebtoken with prepared keys
+ * and frozen option objects, plus the claim rules of sanic-jwt/PyJWT (reference §1.6, §3.5)
+ * evaluated against the configured clock. No Koa in here.
+ */
+import type { KeyObject } from 'node:crypto'
+
+import jwt from 'jsonwebtoken'
+
+import { InvalidToken, type ErrorCode } from '../errors'
+import { ALGORITHMS, type Algorithm } from '../settings'
+
+/** A decoded JWT payload. */
+export type JwtPayload = Record<string, unknown>
+
+// One frozen options object per algorithm, built once. Claims are checked below with our clock, so
+// jsonwebtoken only checks structure, algorithm and signature, and never writes into these objects.
+const VERIFY_OPTIONS = Object.freeze(
+  Object.fromEntries(
+    ALGORITHMS.map((alg) => [
+      alg,
+      Object.freeze({ algorithms: Object.freeze([alg]) as unknown as jwt.Algorithm[], ignoreExpiration: true, ignoreNotBefore: true }),
+    ]),
+  ),
+) as Readonly<Record<Algorithm, jwt.VerifyOptions>>
+
+const SIGN_OPTIONS = Object.freeze(
+  Object.fromEntries(
+    ALGORITHMS.map((alg) => [
+      alg,
+      {
+        // jsonwebtoken stamps its own iat unless told not to, and deletes ours when told not to:
+        // pick the object that keeps the payload as built.
+        withIat: Object.freeze({ algorithm: alg }),
+        withoutIat: Object.freeze({ algorithm: alg, noTimestamp: true }),
+      },
+    ]),
+  ),
+) as Readonly<Record<Algorithm, { withIat: jwt.SignOptions; withoutIat: jwt.SignOptions }>>
+
+/** Signs a payload. The payload is copied by jsonwebtoken, never mutated. */
+export function signToken(payload: JwtPayload, key: KeyObject, algorithm: Algorithm): string {
+  const options = SIGN_OPTIONS[algorithm]
+  return jwt.sign(payload, key, 'iat' in payload ? options.withIat : options.withoutIat)
+}
+
+/** Codes of failures that concern the token's structure or signature rather than a claim. */
+export const DECODE_FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'ERR_JWT_MALFORMED',
+  'ERR_JWT_INVALID_SIGNATURE',
+  'ERR_JWT_INVALID_ALGORITHM',
+  'ERR_JWT_INVALID_CLAIM_TYPE',
+])
+
+function tokenError(code: ErrorCode, message: string, cause?: unknown): InvalidToken {
+  return new InvalidToken(message, cause === undefined ? { code } : { code, cause })
+}
+
+function decodeSegment(segment: string): unknown {
+  if (!/^[A-Za-z0-9_-]*$/.test(segment)) return undefined
+  try {
+    return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+  } catch {
+    return undefined
+  }
+}
+
+const isObject = (value: unknown): value is JwtPayload =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/**
+ * Explains a failed verification in PyJWT's words, without the engine's wording. Only runs on
+ * the failure path.
+ */
+function classify(token: string, error: unknown): InvalidToken {
+  const parts = token.split('.')
+  if (parts.length < 3) return tokenError('ERR_JWT_MALFORMED', 'Not enough segments.', error)
+  if (parts.length > 3) return tokenError('ERR_JWT_MALFORMED', 'Too many segments.', error)
+  const header = decodeSegment(parts[0]!)
+  if (!isObject(header)) return tokenError('ERR_JWT_MALFORMED', 'Invalid header string.', error)
+  if (!isObject(decodeSegment(parts[1]!))) {
+    return tokenError('ERR_JWT_MALFORMED', 'Invalid payload string: must be a json object.', error)
+  }
+  const message = error instanceof Error ? error.message : ''
+  if (message === 'invalid algorithm' || typeof header.alg !== 'string') {
+    return tokenError('ERR_JWT_INVALID_ALGORITHM', 'The specified alg value is not allowed.', error)
+  }
+  if (!/^[A-Za-z0-9_-]*$/.test(parts[2]!)) {
+    return tokenError('ERR_JWT_MALFORMED', 'Invalid crypto padding.', error)
+  }
+  return tokenError('ERR_JWT_INVALID_SIGNATURE', 'Signature verification failed.', error)
+}
+
+/**
+ * Checks structure, algorithm (exactly `algorithm`, never `none`) and signature.
+ *
+ * @returns the payload, always a plain object.
+ * @throws InvalidToken with a decode-failure code.
+ */
+export function verifySignature(token: string, key: KeyObject, algorithm: Algorithm): JwtPayload {
+  let payload: unknown
+  try {
+    payload = jwt.verify(token, key, VERIFY_OPTIONS[algorithm])
+  } catch (error) {
+    // jsonwebtoken throws its own errors, but also plain TypeError/SyntaxError for some inputs.
+    throw classify(token, error)
+  }
+  if (!isObject(payload)) {
+    throw tokenError('ERR_JWT_MALFORMED', 'Invalid payload string: must be a json object.')
+  }
+  return payload
+}
+
+/** Reads the payload without verifying anything (for per-user secret lookup). */
+export function decodeUnverified(token: string): JwtPayload {
+  const parts = token.split('.')
+  const payload = parts.length === 3 ? decodeSegment(parts[1]!) : undefined
+  if (!isObject(payload)) throw classify(token, undefined)
+  return payload
+}
+
+/** The claim rules in force for one verification. */
+export interface ClaimRules {
+  /** Current time in seconds. */
+  readonly now: number
+  readonly leeway: number
+  readonly verifyExp: boolean
+  readonly audience: string | readonly string[] | null
+  readonly issuer: string | null
+}
+
+const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)
+
+/**
+ * The registered-claim rules of PyJWT 2 as sanic-jwt uses them, with two fixes: `exp` is required
+ * while `verifyExp` is on (reference §7.2.20), and a missing required `aud`/`iss` is a 401, not a
+ * crash (§7.2.16).
+ *
+ * @throws InvalidToken
+ */
+export function checkClaims(payload: JwtPayload, rules: ClaimRules): void {
+  const now = Math.floor(rules.now)
+  const { leeway } = rules
+  const { exp, nbf, iat } = payload
+  if (rules.verifyExp) {
+    if (exp === undefined) {
+      throw tokenError('ERR_JWT_CLAIM_MISSING', 'Token is missing the "exp" claim.')
+    }
+    if (!isTime(exp)) {
+      throw tokenError('ERR_JWT_INVALID_CLAIM_TYPE', 'Expiration Time claim (exp) must be an integer.')
+    }
+    if (exp <= now - leeway) throw tokenError('ERR_JWT_EXPIRED', 'Signature has expired.')
+  } else if (exp !== undefined && !isTime(exp)) {
+    throw tokenError('ERR_JWT_INVALID_CLAIM_TYPE', 'Expiration Time claim (exp) must be an integer.')
+  }
+  if (iat !== undefined) {
+    if (!isTime(iat)) {
+      throw tokenError('ERR_JWT_INVALID_CLAIM_TYPE', 'Issued At claim (iat) must be an integer.')
+    }
+    if (iat > now + leeway) throw tokenError('ERR_JWT_NOT_YET_VALID', 'The token is not yet valid (iat).')
+  }
+  if (nbf !== undefined) {
+    if (!isTime(nbf)) {
+      throw tokenError('ERR_JWT_INVALID_CLAIM_TYPE', 'Not Before claim (nbf) must be an integer.')
+    }
+    if (nbf > now + leeway) throw tokenError('ERR_JWT_NOT_YET_VALID', 'The token is not yet valid (nbf).')
+  }
+  checkAudience(payload.aud, rules.audience)
+  if (rules.issuer !== null) {
+    if (payload.iss === undefined) {
+      throw tokenError('ERR_JWT_INVALID_ISSUER', 'Token is missing the "iss" claim.')
+    }
+    if (payload.iss !== rules.issuer) throw tokenError('ERR_JWT_INVALID_ISSUER', 'Invalid issuer.')
+  }
+}
+
+function checkAudience(aud: unknown, expected: string | readonly string[] | null): void {
+  if (expected === null) {
+    if (aud !== undefined) throw tokenError('ERR_JWT_INVALID_AUDIENCE', 'Invalid audience.')
+    return
+  }
+  if (aud === undefined) {
+    throw tokenError('ERR_JWT_INVALID_AUDIENCE', 'Token is missing the "aud" claim.')
+  }
+  const claimed = typeof aud === 'string' ? [aud] : aud
+  if (!Array.isArray(claimed) || !claimed.every((value) => typeof value === 'string')) {
+    throw tokenError('ERR_JWT_INVALID_AUDIENCE', 'Invalid claim format in token.')
+  }
+  const wanted = typeof expected === 'string' ? [expected] : expected
+  if (!wanted.some((value) => claimed.includes(value))) {
+    throw tokenError('ERR_JWT_INVALID_AUDIENCE', 'Invalid audience.')
+  }
+}

@@ -1,0 +1,126 @@
+import type { Context, Middleware } from 'koa'
+
+import type { Authentication } from '../Authentication'
+import type { Configuration } from '../Configuration'
+import { HandlerFailed, KoaJwtError } from '../errors'
+import type { Responses } from '../Responses'
+import { readBody } from './body'
+
+/** What an endpoint is constructed with. */
+export interface EndpointInit {
+  readonly config: Configuration
+  readonly instance: unknown
+  readonly auth: Authentication
+}
+
+/** HTTP verbs an endpoint may implement as methods. */
+export const VERBS = ['get', 'post', 'put', 'patch', 'delete', 'options'] as const
+
+/** One HTTP verb method name. */
+export type Verb = (typeof VERBS)[number]
+
+/**
+ * Base class of every endpoint (sanic-jwt's class-based views). Implement verb methods
+ * (`get`, `post`, ...) taking `ctx`; a returned value other than undefined becomes the JSON body
+ * through `doOutput`. Mount subclasses with the `classViews` option, under `urlPrefix`.
+ *
+ * @example
+ * ```ts
+ * class MagicLogin extends BaseEndpoint {
+ *   async post(ctx: Context) {
+ *     const user = await users.byEmail(ctx.request.body.email)
+ *     return { sent: await mail.sendLink(user) }
+ *   }
+ * }
+ * new Initialize(app, { secret, authenticate, classViews: [['/magic-login', MagicLogin]] })
+ * ```
+ */
+export class BaseEndpoint {
+  /** Middleware applied to every verb of the view (sanic-jwt's `decorators`). */
+  static decorators: readonly Middleware<any, any>[] = []
+
+  /** The instance's `Responses`. */
+  readonly responses: Responses
+  /** The instance's configuration. */
+  readonly config: Configuration
+  /** The Koa app or router the instance was initialised on. */
+  readonly instance: unknown
+  /** The instance's `Authentication`. */
+  readonly auth: Authentication
+
+  constructor(responses: Responses, init: EndpointInit) {
+    this.responses = responses
+    this.config = init.config
+    this.instance = init.instance
+    this.auth = init.auth
+  }
+
+  /** Runs before the verb method; may inspect or change the request. */
+  doIncoming(_ctx: Context): void | Promise<void> {}
+
+  /** Shapes the output object before it becomes the body. @returns the output. */
+  doOutput(output: unknown): unknown {
+    return output
+  }
+
+  /** Runs after the body is set; may change the response. */
+  doResponse(_ctx: Context): void | Promise<void> {}
+
+  /** Answers preflight requests: 204 with an empty body. */
+  options(ctx: Context): void {
+    ctx.status = 204
+  }
+
+  /** The verbs this endpoint implements. @internal */
+  verbs(): Verb[] {
+    return VERBS.filter((verb) => typeof (this as unknown as Record<string, unknown>)[verb] === 'function')
+  }
+
+  /** Whether bodies other than JSON or forms are refused with 415. @internal */
+  protected get strictBody(): boolean {
+    return false
+  }
+
+  /** Whether non-HTTP errors of user handlers become a 500 library error body. @internal */
+  protected get wrapsHandlerErrors(): boolean {
+    return false
+  }
+
+  /** The Koa middleware that serves one verb. @internal */
+  handler(verb: Verb): Middleware {
+    const decorators = (this.constructor as typeof BaseEndpoint).decorators
+    const run = async (ctx: Context): Promise<void> => {
+      if (verb !== 'get' && verb !== 'options') await readBody(ctx, this.strictBody)
+      await this.doIncoming(ctx)
+      const method = (this as unknown as Record<Verb, (ctx: Context) => unknown>)[verb]
+      const result = await method.call(this, ctx)
+      if (result !== undefined) ctx.body = await this.doOutput(result)
+      await this.doResponse(ctx)
+    }
+    const endpoint = async (ctx: Context): Promise<void> => {
+      try {
+        if (decorators.length === 0 || verb === 'options') return await run(ctx)
+        let index = -1
+        const step = async (i: number): Promise<void> => {
+          if (i <= index) throw new Error('next() called multiple times')
+          index = i
+          const decorator = decorators[i]
+          if (decorator === undefined) return run(ctx)
+          await decorator(ctx as never, () => step(i + 1))
+        }
+        await step(0)
+      } catch (error) {
+        await this.responses.exceptionResponse(ctx, this.#asLibraryError(error))
+      }
+    }
+    Object.defineProperty(endpoint, 'name', { value: `${this.constructor.name}.${verb}` })
+    return endpoint
+  }
+
+  #asLibraryError(error: unknown): KoaJwtError {
+    if (error instanceof KoaJwtError) return error
+    const status = (error as { status?: unknown } | null)?.status
+    if (!this.wrapsHandlerErrors || (typeof status === 'number' && status < 500)) throw error
+    return new HandlerFailed(null, { cause: error })
+  }
+}

@@ -1,0 +1,59 @@
+export { Initialize, initialize, joinPath } from './Initialize'
+export { Authentication, HANDLER_NAMES } from './Authentication'
+export type {
+  ExtraVerification,
+  GenerateAccessTokenOptions,
+  HandlerName,
+  ScopeRequirement,
+  VerifyTokenOptions,
+} from './Authentication'
+export { Configuration, ENV_PREFIX, NON_SETTING_OPTIONS } from './Configuration'
+export type { ConfigurationInput } from './Configuration'
+export { Responses, renderError } from './Responses'
+export type { AuthenticateResult, ErrorBody, RefreshResult, TokenResponseOptions } from './Responses'
+export { Claim } from './Claim'
+export type { ClaimClass } from './Claim'
+export { BaseEndpoint, VERBS } from './endpoints/BaseEndpoint'
+export type { EndpointInit, Verb } from './endpoints/BaseEndpoint'
+export {
+  AuthenticateEndpoint,
+  RefreshEndpoint,
+  RetrieveUserEndpoint,
+  VerifyEndpoint,
+} from './endpoints/built-in'
+export { injectUser, protect, protect as protected, scoped } from './middleware/protect'
+export {
+  ALGORITHMS,
+  ALIASES,
+  DEFAULTS,
+  SETTING_NAMES,
+  generateToken,
+  isAsymmetric,
+  systemClock,
+} from './settings'
+export type { Algorithm, AliasName, KeyInput, SameSite, SettingName, Settings, SettingsInput } from './settings'
+export {
+  matchScopes,
+  normalizeScope,
+  normalizeUserScopes,
+  validateScopes,
+  validateSingleScope,
+} from './core/scope-matcher'
+export type { ScopeMatchOptions, ScopeTuple, ScopeValidatorOverride } from './core/scope-matcher'
+export { checkClaims, decodeUnverified, signToken, verifySignature } from './core/token'
+export type { ClaimRules, JwtPayload } from './core/token'
+export { compileKeys, loadKeyMaterial } from './core/keys'
+export type { CompiledKeys } from './core/keys'
+export * from './errors'
+export type {
+  AuthenticationClass,
+  ConfigurationClass,
+  EndpointClass,
+  Handlers,
+  InitializeOptions,
+  JwtMiddleware,
+  JwtState,
+  ProtectOptions,
+  RouteOverrides,
+  ScopedOptions,
+} from './types'

@@ -1,0 +1,177 @@
+/**
+ * What `protected()`, `scoped()` and `injectUser()` share: per-route overrides, instance lookup,
+ * failure mapping (reference §3.3) and the middleware/decorator duality.
+ */
+import type { Context, Next } from 'koa'
+
+import { DECODE_FAILURE_CODES } from '../core/token'
+import {
+  HandlerFailed,
+  InvalidConfiguration,
+  InvalidToken,
+  KoaJwtError,
+  Unauthorized,
+} from '../errors'
+import { instances, type InstanceParts } from '../registry'
+import { renderError } from '../Responses'
+import { KINDS, canonicalName, normalizeSetting, type SettingName } from '../settings'
+import type { JwtMiddleware } from '../types'
+
+/** Finds the instance a middleware works for. @internal */
+export type InstanceResolver = (ctx: Context) => InstanceParts
+
+/** Keys of route options that are not settings. */
+const ROUTE_KEYS = new Set(['redirectOnFail', 'redirectUrl', 'requireAll', 'requireAllActions'])
+
+/** Per-route overrides compiled once: static values normalised, functions kept for each request. @internal */
+export interface CompiledOverrides {
+  readonly fixed: ReadonlyMap<SettingName, unknown>
+  readonly dynamic: readonly (readonly [SettingName, () => unknown])[]
+}
+
+/**
+ * Validates per-route overrides at the time the route is declared.
+ *
+ * @throws InvalidConfiguration for unknown names or wrong types.
+ */
+export function compileOverrides(raw: Readonly<Record<string, unknown>> = {}): CompiledOverrides {
+  const fixed = new Map<SettingName, unknown>()
+  const dynamic: [SettingName, () => unknown][] = []
+  for (const [name, value] of Object.entries(raw)) {
+    if (ROUTE_KEYS.has(name) || value === undefined) continue
+    const key = canonicalName(name)
+    if (key === undefined) throw new InvalidConfiguration(`unknown per-route setting "${name}".`)
+    if (typeof value === 'function' && KINDS[key] !== 'function') dynamic.push([key, value as () => unknown])
+    else fixed.set(key, normalizeSetting(key, value))
+  }
+  return { fixed, dynamic }
+}
+
+/** Puts the overrides in place for this request; returns the restore function, if any. @internal */
+export function applyOverrides(
+  parts: InstanceParts,
+  ctx: Context,
+  overrides: CompiledOverrides,
+): (() => void) | undefined {
+  if (overrides.fixed.size === 0 && overrides.dynamic.length === 0) return undefined
+  let values = overrides.fixed
+  if (overrides.dynamic.length > 0) {
+    const merged = new Map(overrides.fixed)
+    for (const [key, fn] of overrides.dynamic) merged.set(key, normalizeSetting(key, fn()))
+    values = merged
+  }
+  return parts.config.pushRequestValues(ctx, values)
+}
+
+/** Resolver for module-level middleware: the instance of `ctx.app`, never another one. @internal */
+export function appResolver(ctx: Context): InstanceParts {
+  const parts = instances.get(ctx.app)
+  if (parts === undefined) {
+    throw new KoaJwtError(
+      'Authentication instance not found. Perhaps you used protect() on a router-initialized setup? Use the middleware of that instance: jwt.protected().',
+      { code: 'ERR_JWT_INSTANCE_NOT_FOUND' },
+    )
+  }
+  return parts
+}
+
+const MISSING_CODES = new Set([
+  'ERR_JWT_MISSING_HEADER',
+  'ERR_JWT_MISSING_COOKIE',
+  'ERR_JWT_MISSING_QUERY_ARG',
+  'ERR_JWT_INVALID_HEADER',
+])
+
+/**
+ * Turns a failure of token extraction or verification into what a protected route answers
+ * (reference §3.3). Outside debug mode, every structural or signature failure reads the same.
+ *
+ * @internal
+ */
+export function toUnauthorized(error: unknown, debug: boolean): KoaJwtError {
+  if (!(error instanceof KoaJwtError)) {
+    return debug ? new HandlerFailed(null, { cause: error }) : new Unauthorized(null, { cause: error })
+  }
+  if (MISSING_CODES.has(error.code)) {
+    return new Unauthorized(error.reasons, { status: debug ? 400 : 401, code: error.code, cause: error })
+  }
+  if (error instanceof InvalidToken && DECODE_FAILURE_CODES.has(error.code)) {
+    return debug
+      ? new Unauthorized(error.reasons, { status: 400, code: error.code, cause: error })
+      : new Unauthorized(null, { code: 'ERR_JWT_INVALID_TOKEN', cause: error })
+  }
+  if (error.status < 500 || !debug) {
+    return new Unauthorized(error.reasons, { status: 401, code: error.code, cause: error })
+  }
+  return error
+}
+
+/** Answers a failed check: a redirect when asked for, else the rendered error. @internal */
+export interface FailureOptions {
+  readonly redirectOnFail?: boolean | undefined
+  readonly redirectUrl?: string | undefined
+}
+
+/** Runs `check`, then `next`, rendering library errors with the instance's `Responses`. @internal */
+export async function guarded(
+  ctx: Context,
+  next: Next,
+  resolve: InstanceResolver,
+  overrides: CompiledOverrides,
+  failure: FailureOptions,
+  check: (parts: InstanceParts, ctx: Context) => Promise<void>,
+): Promise<void> {
+  if (ctx.method === 'OPTIONS') return next()
+  let parts: InstanceParts
+  try {
+    parts = resolve(ctx)
+  } catch (error) {
+    if (error instanceof KoaJwtError) return renderError(ctx, error)
+    throw error
+  }
+  const restore = applyOverrides(parts, ctx, overrides)
+  try {
+    try {
+      await check(parts, ctx)
+    } catch (error) {
+      if (failure.redirectOnFail) {
+        const target = failure.redirectUrl ?? parts.config.get('loginRedirectUrl', ctx)
+        if (target) return ctx.redirect(target)
+      }
+      throw error
+    }
+    await next()
+  } catch (error) {
+    if (!(error instanceof KoaJwtError)) throw error
+    await parts.responses.exceptionResponse(ctx, error)
+  } finally {
+    restore?.()
+  }
+}
+
+/**
+ * Makes one function that is both Koa middleware and a TypeScript 5 method decorator for
+ * `BaseEndpoint` verbs, with one implementation behind both. @internal
+ */
+export function dual(middleware: (ctx: Context, next: Next) => Promise<void>): JwtMiddleware {
+  function jwtMiddleware(this: unknown, first: unknown, second: unknown): unknown {
+    if (
+      typeof first === 'function' &&
+      typeof second === 'object' &&
+      second !== null &&
+      (second as { kind?: unknown }).kind === 'method'
+    ) {
+      const method = first as (this: unknown, ctx: Context, ...rest: unknown[]) => unknown
+      return async function decorated(this: unknown, ctx: Context, ...rest: unknown[]) {
+        let result: unknown
+        await middleware(ctx, async () => {
+          result = await method.call(this, ctx, ...rest)
+        })
+        return result
+      }
+    }
+    return middleware(first as Context, second as Next)
+  }
+  Object.defineProperty(jwtMiddleware, 'name', { value: middleware.name })
+  return jwtMiddleware as JwtMiddleware
+}

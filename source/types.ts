@@ -1,0 +1,133 @@
+/**
+ * Public types: options, middleware and request state.
+ *
+ * @module
+ */
+import type { Context, DefaultContext, DefaultState, Next, ParameterizedContext } from 'koa'
+
+import type { Authentication, ExtraVerification, ScopeRequirement } from './Authentication'
+import type { ClaimClass } from './Claim'
+import type { Configuration } from './Configuration'
+import type { ScopeTuple } from './core/scope-matcher'
+import type { JwtPayload } from './core/token'
+import type { BaseEndpoint } from './endpoints/BaseEndpoint'
+import type { Responses } from './Responses'
+import type { KeyInput, SettingsInput } from './settings'
+
+declare global {
+  /**
+   * Augment these interfaces once to type `ctx.state.jwt` and `ctx.state.user` app-wide.
+   *
+   * @example
+   * ```ts
+   * declare global {
+   *   namespace KoaJwtKit {
+   *     interface Payload { user_id: number; scopes?: string[] }
+   *     interface User { user_id: number; username: string }
+   *   }
+   * }
+   * ```
+   */
+  namespace KoaJwtKit {
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface Payload {}
+    // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+    interface User {}
+  }
+}
+
+/** `ctx.state` after `protected()` (`jwt`) and `injectUser()` (`user`). */
+export interface JwtState<User = KoaJwtKit.User, Payload = JwtPayload & KoaJwtKit.Payload> {
+  /** The verified payload of the access token. */
+  jwt?: Payload
+  /** The user returned by `retrieveUser`, or null for anonymous requests. */
+  user?: User | null
+}
+
+/**
+ * Koa middleware that is also a TypeScript 5 method decorator for `BaseEndpoint` verb methods.
+ *
+ * @example
+ * ```ts
+ * router.get('/x', jwt.protected(), handler)          // middleware
+ * class View extends BaseEndpoint {
+ *   @jwt.protected() async get(ctx: Context) { ... } // decorator
+ * }
+ * ```
+ */
+export interface JwtMiddleware<StateT = DefaultState, ContextT = DefaultContext> {
+  (ctx: ParameterizedContext<StateT, ContextT>, next: Next): Promise<void>
+  <This, Method extends (this: This, ctx: Context, ...rest: any[]) => any>(
+    method: Method,
+    context: ClassMethodDecoratorContext<This, Method>,
+  ): Method
+}
+
+/** Per-route settings: a value, or a zero-argument function evaluated for each request. */
+export type RouteOverrides = {
+  [K in keyof SettingsInput]?: SettingsInput[K] | (() => SettingsInput[K])
+}
+
+/** Options of `protected()` and `injectUser()`. */
+export type ProtectOptions = RouteOverrides & {
+  /** On failure, redirect (302) instead of answering 401. @default false */
+  redirectOnFail?: boolean
+  /** Where to redirect on failure. @default the `loginRedirectUrl` setting */
+  redirectUrl?: string
+}
+
+/** Options of `scoped()`. */
+export type ScopedOptions = ProtectOptions & {
+  /** Every listed scope is needed (else any one). @default true */
+  requireAll?: boolean
+  /** Every action of a scope must be granted by one user scope (else any). @default true */
+  requireAllActions?: boolean
+}
+
+/** A class of the `Authentication` family. */
+export type AuthenticationClass<User = any> = new (config: Configuration) => Authentication<User>
+/** A class of the `Configuration` family. */
+export type ConfigurationClass = new (options?: Record<string, unknown>) => Configuration
+/** A class of the `Responses` family. */
+export type ResponsesClass = new (config: Configuration, instance: unknown) => Responses
+/** A `BaseEndpoint` subclass. */
+export type EndpointClass = new (...args: ConstructorParameters<typeof BaseEndpoint>) => BaseEndpoint
+
+/** Handlers that tie the library to your user store (sync or async). */
+export interface Handlers<User = any> {
+  /** Checks a login request and returns the user. Required in auth mode. */
+  authenticate?: (ctx: Context) => User | Promise<User>
+  /** Loads the user of a payload (`/me`, `injectUser`, `/refresh`). */
+  retrieveUser?: (ctx: Context, payload: JwtPayload) => User | null | undefined | Promise<User | null | undefined>
+  /** Persists a refresh token. Turns `refreshTokenEnabled` on. */
+  storeRefreshToken?: (userId: any, refreshToken: string, ctx: Context) => unknown
+  /** Returns the stored refresh token (null when revoked). Turns `refreshTokenEnabled` on. */
+  retrieveRefreshToken?: (userId: any, ctx: Context) => string | Buffer | null | undefined | Promise<string | Buffer | null | undefined>
+  /** Scopes for a user's tokens. Turns `scopesEnabled` on. */
+  addScopesToPayload?: (user: User, ctx?: Context) => string | string[] | Promise<string | string[]>
+  /** Adds to the payload after the claims. */
+  extendPayload?: (payload: JwtPayload, user?: User) => JwtPayload | Promise<JwtPayload>
+  /** Per-user secret. Turns `userSecretEnabled` on. */
+  retrieveUserSecret?: (userId: any, options: { encode: boolean }) => KeyInput | Promise<KeyInput>
+  /** May change each single scope verdict (sync). */
+  overrideScopeValidator?: (isValid: boolean, required: ScopeTuple, userScopes: ScopeTuple[], requireAllActions: boolean) => boolean
+  /** Rewrites a route's raw scope requirement before matching. */
+  destructureScopes?: (scopes: ScopeRequirement, ctx?: Context) => ScopeRequirement | Promise<ScopeRequirement>
+}
+
+/** Everything `new Initialize(target, options)` accepts. */
+export type InitializeOptions<User = any> = Partial<SettingsInput> &
+  Handlers<User> & {
+    /** Claim classes applied to every token. */
+    customClaims?: readonly ClaimClass<User>[]
+    /** Functions run on every verified payload; each must return a boolean. */
+    extraVerifications?: readonly ExtraVerification[]
+    /** Custom endpoints mounted under `urlPrefix`: `[path, BaseEndpoint subclass]` pairs. */
+    classViews?: readonly (readonly [string, EndpointClass])[]
+    /** Replaces the `Authentication` class. */
+    authenticationClass?: AuthenticationClass<User>
+    /** Replaces the `Configuration` class. */
+    configurationClass?: ConfigurationClass
+    /** Replaces the `Responses` class. */
+    responsesClass?: ResponsesClass
+  }
