@@ -18,10 +18,12 @@ import {
   type JwtPayload,
 } from './core/token'
 import { extractToken, type ExtractionSettings, type TokenSource } from './core/token-extractors'
+import { VerifyCache, deepFreeze, type VerifyCacheOptions } from './core/verify-cache'
 import {
   AuthenticateNotImplemented,
   AuthenticationFailed,
   InvalidCustomClaim,
+  InvalidConfiguration,
   InvalidCustomClaimError,
   InvalidPayload,
   InvalidRetrieveUserObject,
@@ -104,12 +106,22 @@ export type HandlerName = (typeof HANDLER_NAMES)[number]
 
 const USER_KEY_CACHE_SIZE = 256
 
-function koaSource(ctx: Context): TokenSource {
-  return {
-    header: (name) => ctx.req.headers[name.toLowerCase()],
-    cookie: (name) => ctx.cookies.get(name),
-    query: (name) => ctx.query[name],
-    body: () => (ctx.request as { body?: unknown }).body,
+class KoaTokenSource implements TokenSource {
+  readonly #ctx: Context
+  constructor(ctx: Context) {
+    this.#ctx = ctx
+  }
+  header(name: string): string | string[] | undefined {
+    return this.#ctx.req.headers[name.toLowerCase()]
+  }
+  cookie(name: string): string | undefined {
+    return this.#ctx.cookies.get(name)
+  }
+  query(name: string): string | string[] | undefined {
+    return this.#ctx.query[name]
+  }
+  body(): unknown {
+    return (this.#ctx.request as { body?: unknown }).body
   }
 }
 
@@ -138,6 +150,10 @@ export class Authentication<User = any> {
   #claims: Claim<User>[] = []
   #verifications: ExtraVerification[] = []
   #verified = new WeakMap<object, { token: string; payload: JwtPayload }>()
+  #cache: VerifyCache | undefined
+  // Derived from stored settings, reused while no getter, per-request value or override applies.
+  #staticVersion = -1
+  #staticExtraction: [ExtractionSettings, ExtractionSettings] | undefined
 
   /** @param config - the resolved configuration. */
   constructor(config: Configuration) {
@@ -223,7 +239,19 @@ export class Authentication<User = any> {
    * Registers custom claims and extra verifications and compiles the keys. Called once by
    * `Initialize` after construction (class fields of subclasses exist by then). @internal
    */
-  setup(claims: readonly ClaimClass<User>[] = [], verifications: readonly ExtraVerification[] = []): void {
+  setup(
+    claims: readonly ClaimClass<User>[] = [],
+    verifications: readonly ExtraVerification[] = [],
+    cache: VerifyCacheOptions | boolean = false,
+  ): void {
+    if (typeof cache !== 'boolean' && (typeof cache !== 'object' || cache === null)) {
+      throw new InvalidConfiguration('the "verifyCache" option must be a boolean or { max, ttl }.')
+    }
+    try {
+      this.#cache = cache === false ? undefined : new VerifyCache(cache === true ? {} : cache)
+    } catch (error) {
+      throw new InvalidConfiguration(`the "verifyCache" option is invalid: ${(error as Error).message}.`)
+    }
     this.#claims = claims.map((ClaimType) => instantiateClaim(ClaimType))
     for (const verification of verifications) {
       if (typeof verification !== 'function') throw new InvalidVerification()
@@ -234,6 +262,7 @@ export class Authentication<User = any> {
       if (name === 'algorithm' || name === 'secret' || name === 'privateKey') {
         this.#keys = undefined
         this.#compiledKeys()
+        this.#cache?.clear()
       }
     })
   }
@@ -406,16 +435,33 @@ export class Authentication<User = any> {
     } else {
       key = this.#compiledKeys(ctx).verifyKey
     }
-    const payload = verifySignature(token, key, algorithm)
+    const now = config.get('clock', ctx)()
+    const leeway = config.get('leeway', ctx)
+    const cache = this.#cache
+    let payload = cache?.get(token, key, algorithm, now)
+    const hit = payload !== undefined
+    if (payload === undefined) payload = deepFreeze(verifySignature(token, key, algorithm))
+    // Registered claims are checked on every hit too, with this request's clock and rules.
     checkClaims(payload, {
-      now: config.get('clock', ctx)(),
-      leeway: config.get('leeway', ctx),
+      now,
+      leeway,
       verifyExp: config.get('verifyExp', ctx),
       audience: config.get('claimAud', ctx),
       issuer: config.get('claimIss', ctx),
     })
     if (options.verify !== false) await this.#verifyExtras(payload, options.customClaims)
+    if (cache !== undefined && !hit) cache.set(token, payload, key, algorithm, now, leeway)
     return payload
+  }
+
+  /**
+   * Removes verified tokens from the cache (`verifyCache` option): by token, by `jti`, or all the
+   * tokens of a user. Call it when you revoke tokens or change a user's secret.
+   *
+   * @returns how many entries were removed (0 when the cache is off).
+   */
+  evictVerified(filter: { token?: string; jti?: unknown; userId?: unknown }): number {
+    return this.#cache?.evict(filter, this.config.get('userId')) ?? 0
   }
 
   async #verifyExtras(payload: JwtPayload, inline: readonly ClaimClass[] = []): Promise<void> {
@@ -433,7 +479,7 @@ export class Authentication<User = any> {
     }
   }
 
-  #extraction(ctx: Context, refresh: boolean): ExtractionSettings {
+  #extraction(ctx: Context | undefined, refresh: boolean): ExtractionSettings {
     const c = this.config
     return {
       cookieSet: c.get('cookieSet', ctx),
@@ -460,7 +506,18 @@ export class Authentication<User = any> {
    *   InvalidAuthorizationHeader
    */
   extractToken(ctx: Context, options: { refresh?: boolean } = {}): string {
-    return extractToken(koaSource(ctx), this.#extraction(ctx, options.refresh === true))
+    const refresh = options.refresh === true
+    let settings: ExtractionSettings
+    if (this.config.isStatic(ctx)) {
+      if (this.#staticVersion !== this.config.version || this.#staticExtraction === undefined) {
+        this.#staticExtraction = [this.#extraction(undefined, false), this.#extraction(undefined, true)]
+        this.#staticVersion = this.config.version
+      }
+      settings = this.#staticExtraction[refresh ? 1 : 0]
+    } else {
+      settings = this.#extraction(ctx, refresh)
+    }
+    return extractToken(new KoaTokenSource(ctx), settings)
   }
 
   /**

@@ -32,6 +32,7 @@ export const NON_SETTING_OPTIONS: readonly string[] = Object.freeze([
   'authenticationClass',
   'configurationClass',
   'responsesClass',
+  'verifyCache',
 ])
 
 /** Prefix of environment presets: `KOA_JWT_SECRET`, `KOA_JWT_EXPIRATION_DELTA`, ... */
@@ -88,6 +89,7 @@ export class Configuration {
   #requestValues = new WeakMap<object, Map<SettingName, unknown>>()
   #listeners = new Set<ChangeListener>()
   #explicit = new Set<SettingName>()
+  #version = 0
 
   /**
    * @param options - settings by name (aliases accepted); keys of handlers and other `Initialize`
@@ -157,6 +159,7 @@ export class Configuration {
       values[key] = previous
       throw error
     }
+    this.#version++
     return this
   }
 
@@ -214,6 +217,26 @@ export class Configuration {
   isExplicit(name: SettingName): boolean {
     this.#values ?? this.resolve()
     return this.#explicit.has(name)
+  }
+
+  /**
+   * Changes on every `set()`: values derived from the stored settings may be cached under it.
+   * @internal
+   */
+  get version(): number {
+    return this.#version
+  }
+
+  /**
+   * True when every `get(name, ctx)` for this request would return the stored value: no getters,
+   * no per-request values, no active `override()`. Lets hot paths reuse values derived once.
+   * @internal
+   */
+  isStatic(ctx?: object): boolean {
+    this.#values ?? this.resolve()
+    if (this.#getters.size > 0) return false
+    if (ctx !== undefined && (this.#requestValues.get(ctx)?.size ?? 0) > 0) return false
+    return overrideStorage.getStore()?.get(this) === undefined
   }
 
   /** True when a `get<Name>(ctx)` getter exists for the setting. @internal */

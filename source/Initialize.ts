@@ -183,7 +183,7 @@ export class Initialize<User = any> {
     if (config.get('userSecretEnabled') && !auth.implements('retrieveUserSecret')) {
       throw new UserSecretNotImplemented()
     }
-    auth.setup(options.customClaims, options.extraVerifications)
+    auth.setup(options.customClaims, options.extraVerifications, options.verifyCache ?? false)
     const responses = new ResponsesType(config, target)
     this.config = config
     this.auth = auth

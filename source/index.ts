@@ -42,6 +42,8 @@ export {
 export type { ScopeMatchOptions, ScopeTuple, ScopeValidatorOverride } from './core/scope-matcher'
 export { checkClaims, decodeUnverified, signToken, verifySignature } from './core/token'
 export type { ClaimRules, JwtPayload } from './core/token'
+export { VerifyCache, deepFreeze } from './core/verify-cache'
+export type { VerifyCacheOptions } from './core/verify-cache'
 export { compileKeys, loadKeyMaterial } from './core/keys'
 export type { CompiledKeys } from './core/keys'
 export * from './errors'

@@ -10,6 +10,7 @@ import type { ClaimClass } from './Claim'
 import type { Configuration } from './Configuration'
 import type { ScopeTuple } from './core/scope-matcher'
 import type { JwtPayload } from './core/token'
+import type { VerifyCacheOptions } from './core/verify-cache'
 import type { BaseEndpoint } from './endpoints/BaseEndpoint'
 import type { Responses } from './Responses'
 import type { KeyInput, SettingsInput } from './settings'
@@ -124,6 +125,12 @@ export type InitializeOptions<User = any> = Partial<SettingsInput> &
     extraVerifications?: readonly ExtraVerification[]
     /** Custom endpoints mounted under `urlPrefix`: `[path, BaseEndpoint subclass]` pairs. */
     classViews?: readonly (readonly [string, EndpointClass])[]
+    /**
+     * Cache verified tokens (off by default): `true` or `{ max, ttl }`. Registered claims, custom
+     * claims and extra verifications still run on every hit; see `auth.evictVerified()`.
+     * @default false
+     */
+    verifyCache?: boolean | VerifyCacheOptions
     /** Replaces the `Authentication` class. */
     authenticationClass?: AuthenticationClass<User>
     /** Replaces the `Configuration` class. */

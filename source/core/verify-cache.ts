@@ -1,0 +1,105 @@
+/**
+ * An opt-in cache of verified tokens (issue: performance). A hit needs the exact same token bytes
+ * and the same algorithm and key object; the registered claims (exp/nbf/iat/aud/iss) are checked
+ * again on every hit with the clock and rules of that request, so an entry can never outlive the
+ * token's validity window nor be read under settings that would reject it. Custom claims and extra
+ * verifications also run on every hit.
+ *
+ * Keyed by the token itself: measured faster than hashing it (see bench/README.md); entries hold
+ * tokens that are valid credentials anyway, and eviction by user or token id is explicit.
+ */
+import type { KeyObject } from 'node:crypto'
+
+import type { JwtPayload } from './token'
+
+/** Options of the verified-token cache. */
+export interface VerifyCacheOptions {
+  /** Most entries kept (least recently used evicted first). @default 1000 */
+  max?: number
+  /** Longest an entry may live, in seconds, whatever the token's `exp`. @default 600 */
+  ttl?: number
+}
+
+interface Entry {
+  readonly payload: JwtPayload
+  readonly key: KeyObject
+  readonly algorithm: string
+  readonly until: number
+}
+
+/** A bounded LRU of verified payloads. */
+export class VerifyCache {
+  readonly max: number
+  readonly ttl: number
+  #entries = new Map<string, Entry>()
+
+  constructor(options: VerifyCacheOptions = {}) {
+    this.max = options.max ?? 1000
+    this.ttl = options.ttl ?? 600
+    if (!Number.isInteger(this.max) || this.max < 1) throw new TypeError('verifyCache.max must be a positive integer')
+    if (!(this.ttl > 0)) throw new TypeError('verifyCache.ttl must be a positive number of seconds')
+  }
+
+  /** The payload verified earlier for this token with this key, if still within its lifetime. */
+  get(token: string, key: KeyObject, algorithm: string, now: number): JwtPayload | undefined {
+    const entry = this.#entries.get(token)
+    if (entry === undefined) return undefined
+    if (entry.key !== key || entry.algorithm !== algorithm || now >= entry.until) {
+      this.#entries.delete(token)
+      return undefined
+    }
+    // Refresh recency: Map iteration order is insertion order.
+    this.#entries.delete(token)
+    this.#entries.set(token, entry)
+    return entry.payload
+  }
+
+  /** Remembers a verified payload until its `exp` (plus leeway) or the ttl, whichever is first. */
+  set(token: string, payload: JwtPayload, key: KeyObject, algorithm: string, now: number, leeway: number): void {
+    const exp = typeof payload.exp === 'number' ? payload.exp + leeway : Infinity
+    const until = Math.min(exp, now + this.ttl)
+    if (until <= now) return
+    if (this.#entries.size >= this.max) this.#entries.delete(this.#entries.keys().next().value as string)
+    this.#entries.set(token, { payload, key, algorithm, until })
+  }
+
+  /**
+   * Removes entries: by token, by `jti`, or by the user id under `userIdKey`.
+   *
+   * @returns how many entries were removed.
+   */
+  evict(filter: { token?: string; jti?: unknown; userId?: unknown }, userIdKey: string): number {
+    let removed = 0
+    if (filter.token !== undefined && this.#entries.delete(filter.token)) removed++
+    if (filter.jti === undefined && filter.userId === undefined) return removed
+    for (const [token, { payload }] of this.#entries) {
+      if (
+        (filter.jti !== undefined && payload.jti === filter.jti) ||
+        (filter.userId !== undefined && payload[userIdKey] === filter.userId)
+      ) {
+        this.#entries.delete(token)
+        removed++
+      }
+    }
+    return removed
+  }
+
+  /** Empties the cache. */
+  clear(): void {
+    this.#entries.clear()
+  }
+
+  /** Number of entries. */
+  get size(): number {
+    return this.#entries.size
+  }
+}
+
+/** Freezes a payload and everything in it, so one verified payload can be shared safely. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const child of Object.values(value)) deepFreeze(child)
+  }
+  return value
+}
