@@ -90,6 +90,7 @@ export class Configuration {
   #listeners = new Set<ChangeListener>()
   #explicit = new Set<SettingName>()
   #version = 0
+  #warned = false
 
   /**
    * @param options - settings by name (aliases accepted); keys of handlers and other `Initialize`
@@ -97,8 +98,12 @@ export class Configuration {
    * @param env - where presets are read from. @default process.env
    */
   constructor(options: ConfigurationInput = {}, env: Record<string, string | undefined> = process.env) {
-    // A shallow copy: the caller's object is never read again nor mutated.
-    this.#options = Object.freeze({ ...options })
+    // A copy (lists too): the caller's object is never mutated, and later changes to it are not seen.
+    this.#options = Object.freeze(
+      Object.fromEntries(
+        Object.entries(options).map(([name, value]) => [name, Array.isArray(value) ? [...value] : value]),
+      ),
+    )
     this.#env = env
   }
 
@@ -277,6 +282,7 @@ export class Configuration {
    */
   resolve(): Record<SettingName, unknown> {
     if (this.#values !== undefined) return this.#values
+    this.#warnUnknownOptions()
     const values = { ...DEFAULTS } as Record<SettingName, unknown>
     const explicit = this.#explicit
     const put = (name: string, value: unknown, fromEnv = false): void => {
@@ -307,10 +313,8 @@ export class Configuration {
       // sanic-jwt silently dropped non-callable set_<x> (reference §7.2.8); a value works here.
       put(name, typeof setter === 'function' ? (setter as () => unknown).call(this) : setter)
     }
-    const unknown: string[] = []
     for (const [name, value] of Object.entries(this.#options)) {
       if (canonicalName(name) !== undefined) put(name, value)
-      else if (!NON_SETTING_OPTIONS.includes(name) && value !== undefined) unknown.push(name)
     }
     for (const name of SETTING_NAMES) {
       const getter = self[`get${pascal(name)}`]
@@ -324,14 +328,22 @@ export class Configuration {
     }
     this.#validate(values)
     this.#values = values
-    for (const name of unknown) {
-      const hint = suggestName(name, [...SETTING_NAMES, ...Object.keys(ALIASES), ...NON_SETTING_OPTIONS])
+    return values
+  }
+
+  // Before any validation, so a typo's hint is shown even when the typo causes a start-up error.
+  #warnUnknownOptions(): void {
+    if (this.#warned) return
+    this.#warned = true
+    const known = [...SETTING_NAMES, ...Object.keys(ALIASES), ...NON_SETTING_OPTIONS]
+    for (const [name, value] of Object.entries(this.#options)) {
+      if (value === undefined || canonicalName(name) !== undefined || NON_SETTING_OPTIONS.includes(name)) continue
+      const hint = suggestName(name, known)
       process.emitWarning(
         `Unknown koa-jwt-kit option "${name}" is ignored.${hint ? ` Did you mean "${hint}"?` : ''}`,
         { code: 'KOA_JWT_KIT_UNKNOWN_OPTION' },
       )
     }
-    return values
   }
 
   #validate(values: Record<SettingName, unknown>): void {
