@@ -22,6 +22,18 @@ export interface RefreshResult<User = any> {
   payload: JwtPayload
 }
 
+/** What `extendRetrieveUser` receives. */
+export interface RetrieveUserResult<User = any> {
+  user: User | null
+  payload: JwtPayload | null
+}
+
+/** What `extendVerify` receives. */
+export interface VerifyResult {
+  user?: unknown
+  payload?: JwtPayload | null
+}
+
 /** Options of {@link Responses.getTokenResponse}. */
 export interface TokenResponseOptions {
   /** A refresh token to set as a cookie too (on `/auth`). */
@@ -76,12 +88,12 @@ export class Responses {
   }
 
   /** Extra keys merged into the `GET /auth/me` output. */
-  extendRetrieveUser(_ctx: Context, _result: { user: unknown; payload: JwtPayload | null }): Record<string, unknown> | void | Promise<Record<string, unknown> | void> {
+  extendRetrieveUser(_ctx: Context, _result: RetrieveUserResult): Record<string, unknown> | void | Promise<Record<string, unknown> | void> {
     return {}
   }
 
   /** Extra keys merged into the `GET /auth/verify` output. */
-  extendVerify(_ctx: Context, _result: { user?: unknown; payload?: JwtPayload | null }): Record<string, unknown> | void | Promise<Record<string, unknown> | void> {
+  extendVerify(_ctx: Context, _result: VerifyResult): Record<string, unknown> | void | Promise<Record<string, unknown> | void> {
     return {}
   }
 

@@ -10,7 +10,14 @@ export type {
 export { Configuration, ENV_PREFIX, NON_SETTING_OPTIONS } from './Configuration'
 export type { ConfigurationInput } from './Configuration'
 export { Responses, renderError } from './Responses'
-export type { AuthenticateResult, ErrorBody, RefreshResult, TokenResponseOptions } from './Responses'
+export type {
+  AuthenticateResult,
+  ErrorBody,
+  RefreshResult,
+  RetrieveUserResult,
+  TokenResponseOptions,
+  VerifyResult,
+} from './Responses'
 export { Claim } from './Claim'
 export type { ClaimClass } from './Claim'
 export { BaseEndpoint, VERBS } from './endpoints/BaseEndpoint'
@@ -58,4 +65,5 @@ export type {
   ProtectOptions,
   RouteOverrides,
   ScopedOptions,
+  SettingsOptions,
 } from './types'

@@ -66,7 +66,7 @@ export interface JwtMiddleware<StateT = DefaultState, ContextT = DefaultContext>
 
 /** Per-route settings: a value, or a zero-argument function evaluated for each request. */
 export type RouteOverrides = {
-  [K in keyof SettingsInput]?: SettingsInput[K] | (() => SettingsInput[K])
+  [K in keyof SettingsInput]?: SettingsInput[K] | (() => SettingsInput[K]) | undefined
 }
 
 /** Options of `protected()` and `injectUser()`. */
@@ -101,23 +101,26 @@ export interface Handlers<User = any> {
   /** Loads the user of a payload (`/me`, `injectUser`, `/refresh`). */
   retrieveUser?: (ctx: Context, payload: JwtPayload) => User | null | undefined | Promise<User | null | undefined>
   /** Persists a refresh token. Turns `refreshTokenEnabled` on. */
-  storeRefreshToken?: (userId: any, refreshToken: string, ctx: Context) => unknown
+  storeRefreshToken?: (userId: unknown, refreshToken: string, ctx: Context) => unknown
   /** Returns the stored refresh token (null when revoked). Turns `refreshTokenEnabled` on. */
-  retrieveRefreshToken?: (userId: any, ctx: Context) => string | Buffer | null | undefined | Promise<string | Buffer | null | undefined>
+  retrieveRefreshToken?: (userId: unknown, ctx: Context) => string | Buffer | null | undefined | Promise<string | Buffer | null | undefined>
   /** Scopes for a user's tokens. Turns `scopesEnabled` on. */
   addScopesToPayload?: (user: User, ctx?: Context) => string | string[] | Promise<string | string[]>
   /** Adds to the payload after the claims. */
   extendPayload?: (payload: JwtPayload, user?: User) => JwtPayload | Promise<JwtPayload>
   /** Per-user secret. Turns `userSecretEnabled` on. */
-  retrieveUserSecret?: (userId: any, options: { encode: boolean }) => KeyInput | Promise<KeyInput>
+  retrieveUserSecret?: (userId: unknown, options: { encode: boolean }) => KeyInput | Promise<KeyInput>
   /** May change each single scope verdict (sync). */
   overrideScopeValidator?: (isValid: boolean, required: ScopeTuple, userScopes: ScopeTuple[], requireAllActions: boolean) => boolean
   /** Rewrites a route's raw scope requirement before matching. */
   destructureScopes?: (scopes: ScopeRequirement, ctx?: Context) => ScopeRequirement | Promise<ScopeRequirement>
 }
 
+/** Settings as options: each may also be `undefined` (not given), e.g. `secret: process.env.JWT_SECRET`. */
+export type SettingsOptions = { [K in keyof SettingsInput]?: SettingsInput[K] | undefined }
+
 /** Everything `new Initialize(target, options)` accepts. */
-export type InitializeOptions<User = any> = Partial<SettingsInput> &
+export type InitializeOptions<User = any> = SettingsOptions &
   Handlers<User> & {
     /** Claim classes applied to every token. */
     customClaims?: readonly ClaimClass<User>[]

@@ -17,8 +17,11 @@ import { renderError } from '../Responses'
 import { KINDS, canonicalName, normalizeSetting, type SettingName } from '../settings'
 import type { JwtMiddleware } from '../types'
 
-/** Finds the instance a middleware works for. @internal */
-export type InstanceResolver = (ctx: Context) => InstanceParts
+/**
+ * Finds the instance a middleware works for; `view` is the endpoint object when the middleware is
+ * used as a method decorator. @internal
+ */
+export type InstanceResolver = (ctx: Context, view?: unknown) => InstanceParts
 
 /** Keys of route options that are not settings. */
 const ROUTE_KEYS = new Set(['redirectOnFail', 'redirectUrl', 'requireAll', 'requireAllActions'])
@@ -64,7 +67,10 @@ export function applyOverrides(
 }
 
 /** Resolver for module-level middleware: the instance of `ctx.app`, never another one. @internal */
-export function appResolver(ctx: Context): InstanceParts {
+export function appResolver(ctx: Context, view?: unknown): InstanceParts {
+  // A module-level decorator on a class view works for the instance that mounted the view.
+  const fromView = view as Partial<InstanceParts> | undefined
+  if (fromView?.auth && fromView.config && fromView.responses) return fromView as InstanceParts
   const parts = instances.get(ctx.app)
   if (parts === undefined) {
     throw new KoaJwtError(
@@ -120,11 +126,12 @@ export async function guarded(
   overrides: CompiledOverrides,
   failure: FailureOptions,
   check: (parts: InstanceParts, ctx: Context) => Promise<void>,
+  view?: unknown,
 ): Promise<void> {
   if (ctx.method === 'OPTIONS') return next()
   let parts: InstanceParts
   try {
-    parts = resolve(ctx)
+    parts = resolve(ctx, view)
   } catch (error) {
     if (error instanceof KoaJwtError) return renderError(ctx, error)
     throw error
@@ -153,7 +160,7 @@ export async function guarded(
  * Makes one function that is both Koa middleware and a TypeScript 5 method decorator for
  * `BaseEndpoint` verbs, with one implementation behind both. @internal
  */
-export function dual(middleware: (ctx: Context, next: Next) => Promise<void>): JwtMiddleware {
+export function dual(middleware: (ctx: Context, next: Next, view?: unknown) => Promise<void>): JwtMiddleware {
   function jwtMiddleware(this: unknown, first: unknown, second: unknown): unknown {
     if (
       typeof first === 'function' &&
@@ -164,9 +171,13 @@ export function dual(middleware: (ctx: Context, next: Next) => Promise<void>): J
       const method = first as (this: unknown, ctx: Context, ...rest: unknown[]) => unknown
       return async function decorated(this: unknown, ctx: Context, ...rest: unknown[]) {
         let result: unknown
-        await middleware(ctx, async () => {
-          result = await method.call(this, ctx, ...rest)
-        })
+        await middleware(
+          ctx,
+          async () => {
+            result = await method.call(this, ctx, ...rest)
+          },
+          this,
+        )
         return result
       }
     }

@@ -29,8 +29,8 @@ export async function authenticateRequest(parts: InstanceParts, ctx: Context): P
 /** Builds `protected()` for a resolver. @internal */
 export function createProtect(resolve: InstanceResolver, options: ProtectOptions = {}): JwtMiddleware {
   const overrides = compileOverrides(options as Record<string, unknown>)
-  return dual(function protectedMiddleware(ctx, next) {
-    return guarded(ctx, next, resolve, overrides, options, authenticateRequest)
+  return dual(function protectedMiddleware(ctx, next, view) {
+    return guarded(ctx, next, resolve, overrides, options, authenticateRequest, view)
   })
 }
 
@@ -55,7 +55,7 @@ export function createScoped(
     requireAll: options.requireAll ?? true,
     requireAllActions: options.requireAllActions ?? true,
   }
-  return dual(function scopedMiddleware(ctx, next) {
+  return dual(function scopedMiddleware(ctx, next, view) {
     return guarded(ctx, next, resolve, overrides, options, async (parts, ctx) => {
       await authenticateRequest(parts, ctx)
       if (!parts.config.get('doProtection', ctx)) return
@@ -67,20 +67,20 @@ export function createScoped(
           headers: { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' },
         })
       }
-    })
+    }, view)
   })
 }
 
 /** Builds `injectUser()` for a resolver. @internal */
 export function createInjectUser(resolve: InstanceResolver, options: ProtectOptions = {}): JwtMiddleware {
   const overrides = compileOverrides(options as Record<string, unknown>)
-  return dual(function injectUserMiddleware(ctx, next) {
+  return dual(function injectUserMiddleware(ctx, next, view) {
     return guarded(ctx, next, resolve, overrides, {}, async ({ auth }, ctx) => {
       const payload =
         (ctx.state.jwt as Record<string, unknown> | undefined) ??
         (await auth.extractPayload(ctx, { verify: false }))
       ctx.state.user = payload ? ((await auth.retrieveUser(ctx, payload)) ?? null) : null
-    })
+    }, view)
   })
 }
 

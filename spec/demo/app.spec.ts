@@ -1,0 +1,270 @@
+import { expect } from 'chai'
+import jsonwebtoken from 'jsonwebtoken'
+import request from 'supertest'
+
+import { createDemoApp, type DemoApp } from '../../demo/app'
+import { makeClock } from '../helpers/app'
+
+const SECRET = 'demo-spec-secret-long-enough-for-hs256'
+/** Past the 1800 s lifetime and the 180 s leeway. */
+const PAST_EXPIRY = 1800 + 180 + 1
+
+type Agent = ReturnType<typeof request>
+
+function payloadOf(token: string): Record<string, unknown> {
+  const part = token.split('.')[1]
+  if (part === undefined) throw new Error('not a JWT')
+  return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) as Record<string, unknown>
+}
+
+async function login(agent: Agent, username: string, password: string): Promise<Record<string, string>> {
+  const res = await agent.post('/auth').send({ username, password }).expect(200)
+  return res.body as Record<string, string>
+}
+
+const bearer = (token: string | undefined): string => `Bearer ${token ?? ''}`
+
+describe('demo: createDemoApp()', () => {
+  let demo: DemoApp
+  let agent: Agent
+  let clock: ReturnType<typeof makeClock>
+
+  beforeEach(async () => {
+    clock = makeClock()
+    demo = await createDemoApp({ secret: SECRET, clock: clock.clock })
+    agent = request(demo.app.callback())
+  })
+
+  it('walks the whole curl story: login, protected, scoped, refresh after expiry, me, logout', async () => {
+    const alice = await login(agent, 'alice', 'wonderland')
+    const verify = await agent.get('/auth/verify').set('Authorization', bearer(alice.access_token))
+    expect(verify.status).to.equal(200)
+    expect(verify.body).to.deep.equal({ valid: true })
+
+    const profile = await agent.get('/api/profile').set('Authorization', bearer(alice.access_token))
+    expect(profile.status).to.equal(200)
+    expect(profile.body).to.deep.equal({ profile: { id: 1, username: 'alice', scopes: ['user:read'] } })
+
+    const forbidden = await agent.get('/api/admin').set('Authorization', bearer(alice.access_token))
+    expect(forbidden.status).to.equal(403)
+    expect(forbidden.body.exception).to.equal('Unauthorized')
+    expect(forbidden.body.code).to.equal('ERR_JWT_INVALID_SCOPE')
+
+    const admin = await login(agent, 'admin', 'admin-password')
+    const allowed = await agent.get('/api/admin').set('Authorization', bearer(admin.access_token))
+    expect(allowed.status).to.equal(200)
+    expect(allowed.body.admin).to.equal(true)
+
+    clock.now += PAST_EXPIRY
+    const expired = await agent.get('/api/profile').set('Authorization', bearer(alice.access_token))
+    expect(expired.status).to.equal(401)
+    expect(expired.body.code).to.equal('ERR_JWT_EXPIRED')
+
+    const refreshed = await agent
+      .post('/auth/refresh')
+      .set('Authorization', bearer(alice.access_token))
+      .send({ refresh_token: alice.refresh_token })
+    expect(refreshed.status).to.equal(200)
+    expect(Object.keys(refreshed.body)).to.deep.equal(['access_token'])
+    const fresh = refreshed.body.access_token as string
+
+    const me = await agent.get('/auth/me').set('Authorization', bearer(fresh))
+    expect(me.status).to.equal(200)
+    expect(me.body.me).to.deep.equal({ user_id: 1, username: 'alice', scopes: ['user:read'] })
+
+    const logout = await agent.post('/auth/logout').set('Authorization', bearer(fresh))
+    expect(logout.status).to.equal(200)
+    expect(logout.body).to.deep.equal({ logged_out: true })
+
+    const again = await agent
+      .post('/auth/refresh')
+      .set('Authorization', bearer(fresh))
+      .send({ refresh_token: alice.refresh_token })
+    expect(again.status).to.equal(401)
+    expect(again.body.exception).to.equal('AuthenticationFailed')
+    expect(again.body.code).to.equal('ERR_JWT_AUTHENTICATION_FAILED')
+    expect(again.body).to.not.have.property('access_token')
+  })
+
+  describe('endpoint: POST /auth', () => {
+    it('answers access_token, refresh_token and the user added by the Responses subclass', async () => {
+      const body = await login(agent, 'alice', 'wonderland')
+      expect(Object.keys(body).sort()).to.deep.equal(['access_token', 'refresh_token', 'user'])
+      expect(body.user).to.deep.equal({ id: 1, username: 'alice' })
+      expect(demo.refreshTokens.get(1)).to.equal(body.refresh_token)
+    })
+
+    it('signs user_id, the username custom claim, the scopes and exp into the access token', async () => {
+      const body = await login(agent, 'admin', 'admin-password')
+      const payload = payloadOf(body.access_token ?? '')
+      expect(payload).to.deep.equal({
+        user_id: 2,
+        username: 'admin',
+        scopes: ['user:read', 'user:write', 'admin'],
+        exp: clock.now + 1800,
+      })
+    })
+
+    it('returns 401 AuthenticationFailed for a wrong password', async () => {
+      const res = await agent.post('/auth').send({ username: 'alice', password: 'not-wonderland' })
+      expect(res.status).to.equal(401)
+      expect(res.body.exception).to.equal('AuthenticationFailed')
+      expect(res.body.code).to.equal('ERR_JWT_AUTHENTICATION_FAILED')
+      expect(res.body).to.not.have.property('access_token')
+    })
+
+    it('gives an unknown user the same 401 reasons as a wrong password', async () => {
+      const wrong = await agent.post('/auth').send({ username: 'alice', password: 'nope' })
+      const unknown = await agent.post('/auth').send({ username: 'mallory', password: 'nope' })
+      expect(unknown.status).to.equal(401)
+      expect(unknown.body).to.deep.equal(wrong.body)
+    })
+
+    it('returns 401 AuthenticationFailed when username or password is missing or not a string', async () => {
+      for (const body of [{}, { username: 'alice' }, { username: 'alice', password: 42 }, ['alice']]) {
+        const res = await agent.post('/auth').send(body)
+        expect(res.status, JSON.stringify(body)).to.equal(401)
+        expect(res.body.code).to.equal('ERR_JWT_AUTHENTICATION_FAILED')
+      }
+    })
+
+    it('accepts a form-encoded login as well as JSON', async () => {
+      const res = await agent.post('/auth').type('form').send('username=alice&password=wonderland')
+      expect(res.status).to.equal(200)
+      expect(res.body.user).to.deep.equal({ id: 1, username: 'alice' })
+    })
+  })
+
+  describe('route: GET /api/profile', () => {
+    it('returns 401 Unauthorized ERR_JWT_MISSING_HEADER without a token', async () => {
+      const res = await agent.get('/api/profile')
+      expect(res.status).to.equal(401)
+      expect(res.body.exception).to.equal('Unauthorized')
+      expect(res.body.code).to.equal('ERR_JWT_MISSING_HEADER')
+    })
+
+    it('refuses a signed token without the username claim (401 ERR_JWT_CUSTOM_CLAIM_FAILED)', async () => {
+      const sign = (claims: object): string => jsonwebtoken.sign(claims, SECRET, { noTimestamp: true })
+      const claims = { user_id: 1, scopes: ['user:read'], exp: clock.now + 60 }
+      const withName = sign({ ...claims, username: 'alice' })
+      await agent.get('/api/profile').set('Authorization', bearer(withName)).expect(200)
+      const res = await agent.get('/api/profile').set('Authorization', bearer(sign(claims)))
+      expect(res.status).to.equal(401)
+      expect(res.body.exception).to.equal('Unauthorized')
+      expect(res.body.code).to.equal('ERR_JWT_CUSTOM_CLAIM_FAILED')
+    })
+  })
+
+  describe('route: GET /api/admin', () => {
+    it('returns 403 ERR_JWT_INVALID_SCOPE with an insufficient_scope challenge for alice', async () => {
+      const { access_token } = await login(agent, 'alice', 'wonderland')
+      const res = await agent.get('/api/admin').set('Authorization', bearer(access_token))
+      expect(res.status).to.equal(403)
+      expect(res.body.exception).to.equal('Unauthorized')
+      expect(res.body.code).to.equal('ERR_JWT_INVALID_SCOPE')
+      expect(res.headers['www-authenticate']).to.equal('Bearer error="insufficient_scope"')
+    })
+
+    it('lists the users for admin, without password material', async () => {
+      const { access_token } = await login(agent, 'admin', 'admin-password')
+      const res = await agent.get('/api/admin').set('Authorization', bearer(access_token))
+      expect(res.status).to.equal(200)
+      expect(res.body).to.deep.equal({
+        admin: true,
+        users: [
+          { id: 1, username: 'alice' },
+          { id: 2, username: 'admin' },
+        ],
+      })
+    })
+  })
+
+  describe('endpoint: GET /auth/me', () => {
+    it('answers the user and the expires_at added by Responses#extendRetrieveUser', async () => {
+      const { access_token } = await login(agent, 'alice', 'wonderland')
+      const res = await agent.get('/auth/me').set('Authorization', bearer(access_token))
+      expect(res.status).to.equal(200)
+      expect(res.body).to.deep.equal({
+        me: { user_id: 1, username: 'alice', scopes: ['user:read'] },
+        expires_at: new Date((clock.now + 1800) * 1000).toISOString(),
+      })
+    })
+  })
+
+  describe('endpoint: POST /auth/refresh', () => {
+    it('answers a new access token for an expired one and the stored refresh token', async () => {
+      const { access_token, refresh_token } = await login(agent, 'alice', 'wonderland')
+      clock.now += PAST_EXPIRY
+      const res = await agent
+        .post('/auth/refresh')
+        .set('Authorization', bearer(access_token))
+        .send({ refresh_token })
+      expect(res.status).to.equal(200)
+      expect(payloadOf(res.body.access_token as string)['exp']).to.equal(clock.now + 1800)
+      const fresh = res.body.access_token as string
+      await agent.get('/api/profile').set('Authorization', bearer(fresh)).expect(200)
+    })
+
+    it('returns 401 AuthenticationFailed for a refresh token that is not the stored one', async () => {
+      const { access_token } = await login(agent, 'alice', 'wonderland')
+      const res = await agent
+        .post('/auth/refresh')
+        .set('Authorization', bearer(access_token))
+        .send({ refresh_token: 'f'.repeat(48) })
+      expect(res.status).to.equal(401)
+      expect(res.body.exception).to.equal('AuthenticationFailed')
+      expect(res.body.code).to.equal('ERR_JWT_AUTHENTICATION_FAILED')
+    })
+  })
+
+  describe('class view: POST /auth/logout', () => {
+    it('returns 401 ERR_JWT_MISSING_HEADER without a token and keeps the refresh token', async () => {
+      const { refresh_token } = await login(agent, 'alice', 'wonderland')
+      const res = await agent.post('/auth/logout')
+      expect(res.status).to.equal(401)
+      expect(res.body.exception).to.equal('Unauthorized')
+      expect(res.body.code).to.equal('ERR_JWT_MISSING_HEADER')
+      expect(demo.refreshTokens.get(1)).to.equal(refresh_token)
+    })
+
+    it('forgets only the caller\'s refresh token', async () => {
+      const alice = await login(agent, 'alice', 'wonderland')
+      const admin = await login(agent, 'admin', 'admin-password')
+      await agent.post('/auth/logout').set('Authorization', bearer(alice.access_token)).expect(200)
+      expect(demo.refreshTokens.has(1)).to.equal(false)
+      expect(demo.refreshTokens.get(2)).to.equal(admin.refresh_token)
+    })
+
+    it('answers logged_out false when there was nothing to forget', async () => {
+      const { access_token } = await login(agent, 'alice', 'wonderland')
+      await agent.post('/auth/logout').set('Authorization', bearer(access_token)).expect(200)
+      const res = await agent.post('/auth/logout').set('Authorization', bearer(access_token))
+      expect(res.status).to.equal(200)
+      expect(res.body).to.deep.equal({ logged_out: false })
+    })
+
+    it('answers OPTIONS with 204 without a token', async () => {
+      await agent.options('/auth/logout').expect(204)
+    })
+  })
+
+  describe('option: secret', () => {
+    it('defaults to a random secret, so one app refuses the tokens of another', async () => {
+      const first = await createDemoApp()
+      const second = await createDemoApp()
+      const { access_token } = await login(request(first.app.callback()), 'alice', 'wonderland')
+      const profile = (demoApp: DemoApp) =>
+        request(demoApp.app.callback()).get('/api/profile').set('Authorization', bearer(access_token))
+      expect((await profile(first)).status).to.equal(200)
+      const res = await profile(second)
+      expect(res.status).to.equal(401)
+      expect(res.body.code).to.equal('ERR_JWT_INVALID_TOKEN')
+    })
+  })
+
+  it('answers GET / with the list of endpoints', async () => {
+    const res = await agent.get('/')
+    expect(res.status).to.equal(200)
+    expect(res.body.endpoints).to.include.members(['POST /auth', 'POST /auth/logout', 'GET /api/admin'])
+  })
+})

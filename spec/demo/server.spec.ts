@@ -1,0 +1,216 @@
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { request as httpRequest } from 'node:http'
+import { dirname, join } from 'node:path'
+
+import { expect } from 'chai'
+
+import { banner, baseUrl, listenOptions, startDemoServer } from '../../demo/server'
+
+const ROOT = join(__dirname, '..', '..')
+const TS_NODE = require.resolve('ts-node/dist/bin.js')
+/** The whole spawn → paste → kill round is bounded by this. */
+const BOUND_MS = 20_000
+
+/** The shell lines of the printed "Try it" block, as a user would paste them. */
+function pastedLines(output: string): string[] {
+  const start = output.indexOf('Try it')
+  const end = output.indexOf('Press Ctrl+C')
+  if (start < 0 || end < 0) throw new Error(`no "Try it" block in:\n${output}`)
+  return output
+    .slice(start, end)
+    .split('\n')
+    .filter((line) => line.startsWith('  ') && !line.trimStart().startsWith('#'))
+    .map((line) => line.slice(2))
+}
+
+function postJson(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body)
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) },
+      },
+      (res) => {
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => (text += chunk))
+        res.on('end', () => {
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as Record<string, unknown> })
+        })
+      },
+    )
+    req.on('error', reject)
+    req.end(data)
+  })
+}
+
+describe('demo: server.ts', () => {
+  describe('listenOptions()', () => {
+    it('defaults to 127.0.0.1:3000 and reads PORT and HOST', () => {
+      expect(listenOptions({})).to.deep.equal({ port: 3000, host: '127.0.0.1' })
+      expect(listenOptions({ PORT: '0', HOST: '0.0.0.0' })).to.deep.equal({ port: 0, host: '0.0.0.0' })
+    })
+
+    it('throws a TypeError for a PORT that is not a port number', () => {
+      for (const PORT of ['abc', '-1', '70000', '3000x']) {
+        expect(() => listenOptions({ PORT }), PORT).to.throw(TypeError)
+      }
+    })
+  })
+
+  describe('baseUrl()', () => {
+    it('prints loopback for wildcard hosts and brackets IPv6 hosts', () => {
+      expect(baseUrl('0.0.0.0', 8080)).to.equal('http://127.0.0.1:8080')
+      expect(baseUrl('::', 8080)).to.equal('http://[::1]:8080')
+      expect(baseUrl('::1', 1)).to.equal('http://[::1]:1')
+      expect(baseUrl('localhost', 3000)).to.equal('http://localhost:3000')
+    })
+  })
+
+  describe('banner()', () => {
+    it('puts the real URL in every curl line', () => {
+      const lines = pastedLines(banner('http://127.0.0.1:4567', 1800))
+      const curls = lines.filter((line) => line.includes('curl '))
+      expect(curls).to.have.length.greaterThan(8)
+      for (const line of curls) expect(line).to.include('http://127.0.0.1:4567/')
+    })
+
+    it('states the access-token lifetime', () => {
+      expect(banner('http://x', 1800)).to.include('Access tokens live 30 minutes.')
+      expect(banner('http://x', 45)).to.include('Access tokens live 45 seconds.')
+    })
+  })
+
+  describe('startDemoServer()', () => {
+    it('uses JWT_SECRET without a warning', async () => {
+      const warnings: string[] = []
+      const { server, url } = await startDemoServer({ PORT: '0', JWT_SECRET: 'from-the-environment' }, (m) =>
+        warnings.push(m),
+      )
+      try {
+        expect(url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/)
+        expect(url).to.not.equal('http://127.0.0.1:0')
+        expect(warnings).to.deep.equal([])
+      } finally {
+        server.close()
+      }
+    })
+
+    it('warns that tokens die with the process when JWT_SECRET is unset or empty', async () => {
+      for (const env of [{ PORT: '0' }, { PORT: '0', JWT_SECRET: '' }]) {
+        const warnings: string[] = []
+        const { server } = await startDemoServer(env, (m) => warnings.push(m))
+        server.close()
+        expect(warnings).to.have.length(1)
+        expect(warnings[0]).to.match(/JWT_SECRET is not set.*random secret.*process exits/)
+      }
+    })
+  })
+
+  describe('npm start (ts-node --transpile-only demo/server.ts)', function () {
+    this.timeout(BOUND_MS)
+    let child: ChildProcess | undefined
+    let stdout = ''
+    let stderr = ''
+    let url = ''
+
+    before(async function () {
+      const env: NodeJS.ProcessEnv = { ...process.env, PORT: '0', HOST: '127.0.0.1' }
+      delete env['JWT_SECRET']
+      child = spawn(process.execPath, [TS_NODE, '--transpile-only', 'demo/server.ts'], { cwd: ROOT, env })
+      const started = child
+      started.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+      started.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+      await new Promise<void>((resolve, reject) => {
+        const fail = (): void => reject(new Error(`no banner after 15 s:\n${stdout}\n${stderr}`))
+        const timer = setTimeout(fail, 15_000)
+        const check = (): void => {
+          if (!stdout.includes('Press Ctrl+C to stop.')) return
+          clearTimeout(timer)
+          resolve()
+        }
+        started.stdout?.on('data', check)
+        started.once('exit', (code) => {
+          clearTimeout(timer)
+          reject(new Error(`server exited with ${code}:\n${stdout}\n${stderr}`))
+        })
+      })
+      const match = /listening on (http:\/\/127\.0\.0\.1:(\d+))/.exec(stdout)
+      url = match?.[1] ?? ''
+    })
+
+    after(async () => {
+      const running = child
+      if (running === undefined || running.exitCode !== null || running.signalCode !== null) return
+      const exited = new Promise<void>((resolve) => running.once('exit', () => resolve()))
+      running.kill('SIGTERM')
+      const timer = setTimeout(() => running.kill('SIGKILL'), 3_000)
+      await exited
+      clearTimeout(timer)
+    })
+
+    it('prints the URL with the real port', () => {
+      expect(url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/)
+      expect(url).to.not.match(/:0$/)
+    })
+
+    it('warns on stderr that the generated secret dies with the process', () => {
+      expect(stderr).to.match(/WARNING: JWT_SECRET is not set/)
+    })
+
+    it('prints curl lines for every step of the story with the real port', () => {
+      const lines = pastedLines(stdout)
+      const paths = [
+        '/auth ',
+        '/auth/verify',
+        '/auth/me',
+        '/auth/refresh',
+        '/api/profile',
+        '/api/admin',
+        '/auth/logout',
+      ]
+      for (const path of paths) {
+        const printed = lines.some((line) => line.includes('curl ') && line.includes(`${url}${path}`))
+        expect(printed, path).to.equal(true)
+      }
+      expect(lines.some((line) => line.startsWith('TOKEN=$('))).to.equal(true)
+      expect(lines.some((line) => line.startsWith('REFRESH=$('))).to.equal(true)
+    })
+
+    it('answers the printed lines as their comments say when pasted into /bin/sh', async () => {
+      const hasCurl = spawnSync('/bin/sh', ['-c', 'command -v curl']).status === 0
+      if (!hasCurl) {
+        const res = await postJson(`${url}/auth`, { username: 'alice', password: 'wonderland' })
+        expect(res.status).to.equal(200)
+        expect(res.body['access_token']).to.be.a('string')
+        expect(res.body['refresh_token']).to.be.a('string')
+        return
+      }
+      const script = pastedLines(stdout).join('\n')
+      const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` }
+      const output = await new Promise<string>((resolve, reject) => {
+        execFile('/bin/sh', ['-c', script], { env, timeout: 10_000 }, (error, out, err) =>
+          error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
+        )
+      })
+      const answers = output
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+      expect(answers).to.have.length(9)
+      const [login, verify, me, profile, forbidden, admin, refresh, logout, refused] = answers
+      expect(login?.['access_token']).to.be.a('string')
+      expect(login?.['user']).to.deep.equal({ id: 1, username: 'alice' })
+      expect(verify).to.deep.equal({ valid: true })
+      expect(me?.['me']).to.deep.include({ username: 'alice' })
+      expect(profile?.['profile']).to.deep.include({ username: 'alice' })
+      expect(forbidden).to.include({ exception: 'Unauthorized', code: 'ERR_JWT_INVALID_SCOPE' })
+      expect(admin).to.include({ admin: true })
+      expect(Object.keys(refresh ?? {})).to.deep.equal(['access_token'])
+      expect(logout).to.deep.equal({ logged_out: true })
+      expect(refused).to.include({ exception: 'AuthenticationFailed', code: 'ERR_JWT_AUTHENTICATION_FAILED' })
+    })
+  })
+})
