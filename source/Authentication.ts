@@ -25,6 +25,7 @@ import {
   InvalidCustomClaim,
   InvalidConfiguration,
   InvalidCustomClaimError,
+  InvalidToken,
   InvalidPayload,
   InvalidRetrieveUserObject,
   InvalidVerification,
@@ -285,6 +286,11 @@ export class Authentication<User = any> {
 
   async #userKey(userId: unknown, algorithm: Algorithm, encode: boolean): Promise<KeyObject> {
     const input = await this.retrieveUserSecret(userId, { encode })
+    // An unknown user id (attacker-controlled before verification) has no secret: not a 500.
+    if (input === null || input === undefined || (typeof input === 'string' && input === '')) {
+      if (encode) throw new UserSecretNotImplemented('retrieveUserSecret returned no secret for the user.')
+      throw new InvalidToken('Signature verification failed.', { code: 'ERR_JWT_INVALID_SIGNATURE' })
+    }
     const cacheKey = typeof input === 'string' ? `${algorithm}:${encode}:${input}` : input
     let key = this.#userKeys.get(cacheKey)
     if (key === undefined) {
@@ -315,7 +321,6 @@ export class Authentication<User = any> {
       const dict = await (toDict as () => unknown).call(user)
       if (typeof dict === 'object' && dict !== null) return dict as Record<string, unknown>
     }
-    if (isPlainObject(user)) return user
     throw new InvalidRetrieveUserObject()
   }
 

@@ -56,7 +56,7 @@ export function loadKeyMaterial(input: KeyInput): string | Buffer | KeyObject {
 }
 
 function looksLikePem(material: string | Buffer): boolean {
-  return material.toString('utf8', 0, Math.min(material.length, 64)).includes('-----BEGIN')
+  return material.includes('-----BEGIN')
 }
 
 function secretKey(input: KeyInput, algorithm: Algorithm): KeyObject {

@@ -56,7 +56,8 @@ function fromQuery(value: string | string[] | undefined): string | undefined {
  */
 export function parseAuthorizationHeader(value: string, prefix: string): string | undefined {
   const trimmed = value.trim()
-  if (prefix === '') return trimmed === '' ? undefined : trimmed
+  if (trimmed === '') return undefined
+  if (prefix === '') return trimmed
   if (trimmed.length < prefix.length || trimmed.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) {
     throw new InvalidAuthorizationHeader()
   }

@@ -72,7 +72,7 @@ const isObject = (value: unknown): value is JwtPayload =>
  * Explains a failed verification in PyJWT's words, without the engine's wording. Only runs on
  * the failure path.
  */
-function classify(token: string, error: unknown): InvalidToken {
+function classify(token: string, error: unknown, algorithm?: Algorithm): InvalidToken {
   const parts = token.split('.')
   if (parts.length < 3) return tokenError('ERR_JWT_MALFORMED', 'Not enough segments.', error)
   if (parts.length > 3) return tokenError('ERR_JWT_MALFORMED', 'Too many segments.', error)
@@ -82,7 +82,7 @@ function classify(token: string, error: unknown): InvalidToken {
     return tokenError('ERR_JWT_MALFORMED', 'Invalid payload string: must be a json object.', error)
   }
   const message = error instanceof Error ? error.message : ''
-  if (message === 'invalid algorithm' || typeof header.alg !== 'string') {
+  if (message === 'invalid algorithm' || header.alg !== (algorithm ?? header.alg) || typeof header.alg !== 'string') {
     return tokenError('ERR_JWT_INVALID_ALGORITHM', 'The specified alg value is not allowed.', error)
   }
   if (!/^[A-Za-z0-9_-]*$/.test(parts[2]!)) {
@@ -103,7 +103,7 @@ export function verifySignature(token: string, key: KeyObject, algorithm: Algori
     payload = jwt.verify(token, key, VERIFY_OPTIONS[algorithm])
   } catch (error) {
     // jsonwebtoken throws its own errors, but also plain TypeError/SyntaxError for some inputs.
-    throw classify(token, error)
+    throw classify(token, error, algorithm)
   }
   if (!isObject(payload)) {
     throw tokenError('ERR_JWT_MALFORMED', 'Invalid payload string: must be a json object.')
@@ -168,7 +168,7 @@ export function checkClaims(payload: JwtPayload, rules: ClaimRules): void {
   checkAudience(payload.aud, rules.audience)
   if (rules.issuer !== null) {
     if (payload.iss === undefined) {
-      throw tokenError('ERR_JWT_INVALID_ISSUER', 'Token is missing the "iss" claim.')
+      throw tokenError('ERR_JWT_INVALID_ISSUER', 'Invalid issuer.')
     }
     if (payload.iss !== rules.issuer) throw tokenError('ERR_JWT_INVALID_ISSUER', 'Invalid issuer.')
   }
@@ -180,7 +180,7 @@ function checkAudience(aud: unknown, expected: string | readonly string[] | null
     return
   }
   if (aud === undefined) {
-    throw tokenError('ERR_JWT_INVALID_AUDIENCE', 'Token is missing the "aud" claim.')
+    throw tokenError('ERR_JWT_INVALID_AUDIENCE', 'Invalid audience.')
   }
   const claimed = typeof aud === 'string' ? [aud] : aud
   if (!Array.isArray(claimed) || !claimed.every((value) => typeof value === 'string')) {
