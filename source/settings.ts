@@ -185,13 +185,16 @@ type Kind =
   | 'samesite'
   | 'date'
   | 'path'
+  | 'token'
+  | 'cookieDomain'
+  | 'cookiePath'
 
 /** @internal */
 export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   accessTokenName: 'string',
   algorithm: 'algorithm',
   authMode: 'boolean',
-  authorizationHeader: 'string',
+  authorizationHeader: 'token',
   authorizationHeaderPrefix: 'string',
   authorizationHeaderRefreshPrefix: 'string',
   claimAud: 'audience',
@@ -199,18 +202,18 @@ export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   claimIss: 'nullableString',
   claimNbf: 'boolean',
   claimNbfDelta: 'seconds',
-  cookieAccessTokenName: 'string',
-  cookieDomain: 'string',
+  cookieAccessTokenName: 'token',
+  cookieDomain: 'cookieDomain',
   cookieExpires: 'date',
   cookieHttponly: 'boolean',
   cookieMaxAge: 'seconds',
-  cookiePath: 'string',
-  cookieRefreshTokenName: 'string',
+  cookiePath: 'cookiePath',
+  cookieRefreshTokenName: 'token',
   cookieSamesite: 'samesite',
   cookieSecure: 'boolean',
   cookieSet: 'boolean',
   cookieSplit: 'boolean',
-  cookieSplitSignatureName: 'string',
+  cookieSplitSignatureName: 'token',
   cookieStrict: 'boolean',
   debug: 'boolean',
   doProtection: 'boolean',
@@ -361,6 +364,22 @@ export function normalizeSetting(name: SettingName, value: unknown, fromEnv = fa
   switch (kind) {
     case 'string':
       if (typeof value !== 'string') fail(name, 'a string', value, false)
+      return value
+    case 'token':
+      // RFC 7230 token: valid as a header name and as a cookie name (RFC 6265).
+      if (typeof value !== 'string' || !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(value)) {
+        fail(name, 'a non-empty name made of letters, digits and !#$%&\'*+-.^_`|~', value, false)
+      }
+      return value
+    case 'cookieDomain':
+      if (typeof value !== 'string' || !/^(\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)?$/.test(value)) {
+        fail(name, 'a domain name or an empty string', value, false)
+      }
+      return value
+    case 'cookiePath':
+      if (typeof value !== 'string' || !/^\/[\u0021-\u003A\u003C-\u007E]*$/.test(value)) {
+        fail(name, 'a path starting with "/" without spaces, ";" or control characters', value, false)
+      }
       return value
     case 'path':
       if (typeof value !== 'string') fail(name, 'a path string', value, false)

@@ -14,6 +14,7 @@ import {
 } from '../errors'
 import type { JwtPayload } from '../core/token'
 import { DECODE_FAILURE_CODES } from '../core/token'
+import { toUnauthorized } from '../middleware/guard'
 import { BaseEndpoint } from './BaseEndpoint'
 
 abstract class TokenEndpoint extends BaseEndpoint {
@@ -124,7 +125,15 @@ export class RefreshEndpoint extends TokenEndpoint {
     if (!auth.implements('retrieveUser')) {
       throw new RefreshTokenNotImplemented('Refresh tokens have not been enabled properly.')
     }
-    const payload = (ctx.state.jwt as JwtPayload | undefined) ?? (await auth.verifyRequest(ctx))
+    let payload = ctx.state.jwt as JwtPayload | undefined
+    if (payload === undefined) {
+      // doProtection false: the guard let the request through unverified; verify here, as it would.
+      try {
+        payload = await auth.verifyRequest(ctx)
+      } catch (error) {
+        throw toUnauthorized(error, config.get('debug', ctx))
+      }
+    }
     const user = await auth.retrieveUser(ctx, payload)
     // A deleted user gets no new token.
     if (user === null || user === undefined) throw new AuthenticationFailed()

@@ -112,6 +112,17 @@ export function toUnauthorized(error: unknown, debug: boolean): KoaJwtError {
   return error
 }
 
+/**
+ * A user hook (scope function, `destructureScopes`, `retrieveUser`...) failed inside a check: HTTP
+ * errors below 500 pass through, anything else becomes a rendered 500 `HandlerFailed`. @internal
+ */
+export function asLibraryError(error: unknown): unknown {
+  if (error instanceof KoaJwtError) return error
+  const status = (error as { status?: unknown } | null)?.status
+  if (typeof status === 'number' && status < 500) return error
+  return new HandlerFailed(null, { cause: error })
+}
+
 /** Answers a failed check: a redirect when asked for, else the rendered error. @internal */
 export interface FailureOptions {
   readonly redirectOnFail?: boolean | undefined
@@ -145,7 +156,7 @@ export async function guarded(
         const target = failure.redirectUrl ?? parts.config.get('loginRedirectUrl', ctx)
         if (target) return ctx.redirect(target)
       }
-      throw error
+      throw asLibraryError(error)
     }
     await next()
   } catch (error) {
