@@ -11,3 +11,6 @@ export interface InstanceParts {
 
 /** Koa app or router → the `Initialize` made on it. @internal */
 export const instances = new WeakMap<object, InstanceParts>()
+
+/** Request → the parts of the endpoint serving it, for module-level middleware on class views. @internal */
+export const endpointOfRequest = new WeakMap<object, InstanceParts>()

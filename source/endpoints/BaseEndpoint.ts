@@ -4,6 +4,7 @@ import type { Authentication } from '../Authentication'
 import type { Configuration } from '../Configuration'
 import { HandlerFailed, KoaJwtError } from '../errors'
 import type { Responses } from '../Responses'
+import { endpointOfRequest } from '../registry'
 import { readBody } from './body'
 
 /** What an endpoint is constructed with. */
@@ -100,6 +101,8 @@ export class BaseEndpoint {
     const endpoint = async (ctx: Context): Promise<void> => {
       try {
         if (decorators.length === 0 || verb === 'options') return await run(ctx)
+        // Module-level middleware in `decorators` works for the instance that mounted this view.
+        endpointOfRequest.set(ctx, this)
         let index = -1
         const step = async (i: number): Promise<void> => {
           if (i <= index) throw new Error('next() called multiple times')

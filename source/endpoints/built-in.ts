@@ -82,6 +82,9 @@ export class VerifyEndpoint extends TokenEndpoint {
       const code = failure.reasons[0] === 'Auth required.' ? 'ERR_JWT_INVALID_TOKEN' : error.code
       output = { valid: false, reasons: failure.reasons, exception: 'InvalidToken', code }
       ctx.status = failure.status
+      for (const [name, value] of Object.entries(new InvalidToken(failure.reasons, { code, status: failure.status }).headers)) {
+        ctx.set(name, value)
+      }
     }
     Object.assign(output, await responses.extendVerify(ctx, { payload }))
     ctx.body = await this.doOutput(output)

@@ -12,7 +12,7 @@ import {
   KoaJwtError,
   Unauthorized,
 } from '../errors'
-import { instances, type InstanceParts } from '../registry'
+import { endpointOfRequest, instances, type InstanceParts } from '../registry'
 import { renderError } from '../Responses'
 import { KINDS, canonicalName, normalizeSetting, type SettingName } from '../settings'
 import type { JwtMiddleware } from '../types'
@@ -71,7 +71,7 @@ export function appResolver(ctx: Context, view?: unknown): InstanceParts {
   // A module-level decorator on a class view works for the instance that mounted the view.
   const fromView = view as Partial<InstanceParts> | undefined
   if (fromView?.auth && fromView.config && fromView.responses) return fromView as InstanceParts
-  const parts = instances.get(ctx.app)
+  const parts = endpointOfRequest.get(ctx) ?? instances.get(ctx.app)
   if (parts === undefined) {
     throw new KoaJwtError(
       'Authentication instance not found. Perhaps you used protect() on a router-initialized setup? Use the middleware of that instance: jwt.protected().',
