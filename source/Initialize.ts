@@ -5,12 +5,10 @@ import type { Context, Middleware, Next } from 'koa'
 import { Authentication, HANDLER_NAMES, type HandlerName, type ScopeRequirement } from './Authentication'
 import { Configuration } from './Configuration'
 import { BaseEndpoint, type Verb } from './endpoints/BaseEndpoint'
-import {
-  AuthenticateEndpoint,
-  RefreshEndpoint,
-  RetrieveUserEndpoint,
-  VerifyEndpoint,
-} from './endpoints/built-in'
+import { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
+import { RefreshEndpoint } from './endpoints/RefreshEndpoint'
+import { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
+import { VerifyEndpoint } from './endpoints/VerifyEndpoint'
 import {
   AuthenticateNotImplemented,
   InitializationFailure,
@@ -20,7 +18,9 @@ import {
   ScopesNotImplemented,
   UserSecretNotImplemented,
 } from './errors'
-import { createInjectUser, createProtect, createScoped } from './middleware/protect'
+import { createInjectUser } from './middleware/inject-user'
+import { createProtect } from './middleware/protect'
+import { createScoped } from './middleware/scoped'
 import { instances, type InstanceParts } from './registry'
 import { Responses } from './Responses'
 import type { SettingName } from './settings'

@@ -22,13 +22,13 @@ export { Claim } from './Claim'
 export type { ClaimClass } from './Claim'
 export { BaseEndpoint, VERBS } from './endpoints/BaseEndpoint'
 export type { EndpointInit, Verb } from './endpoints/BaseEndpoint'
-export {
-  AuthenticateEndpoint,
-  RefreshEndpoint,
-  RetrieveUserEndpoint,
-  VerifyEndpoint,
-} from './endpoints/built-in'
-export { injectUser, protect, protect as protected, scoped } from './middleware/protect'
+export { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
+export { RefreshEndpoint } from './endpoints/RefreshEndpoint'
+export { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
+export { VerifyEndpoint } from './endpoints/VerifyEndpoint'
+export { injectUser } from './middleware/inject-user'
+export { protect, protect as protected } from './middleware/protect'
+export { scoped } from './middleware/scoped'
 export {
   ALGORITHMS,
   ALIASES,

@@ -1,0 +1,51 @@
+import type { Context } from 'koa'
+
+import type { JwtPayload } from '../core/token'
+import { AuthenticationFailed, KoaJwtError, RefreshTokenNotImplemented } from '../errors'
+import { toUnauthorized } from '../middleware/guard'
+import { TokenEndpoint } from './TokenEndpoint'
+
+/**
+ * `POST /auth/refresh` (protected with `verifyExp: false`): a new access token for a correctly
+ * signed, possibly expired, access token plus the user's stored refresh token.
+ */
+export class RefreshEndpoint extends TokenEndpoint {
+  async post(ctx: Context): Promise<void> {
+    const { auth, config, responses } = this
+    if (!auth.implements('retrieveUser')) {
+      throw new RefreshTokenNotImplemented('Refresh tokens have not been enabled properly.')
+    }
+    let payload = ctx.state.jwt as JwtPayload | undefined
+    if (payload === undefined) {
+      // doProtection false: the guard let the request through unverified; verify here, as it would.
+      try {
+        payload = await auth.verifyRequest(ctx)
+      } catch (error) {
+        throw toUnauthorized(error, config.get('debug', ctx))
+      }
+    }
+    const user = await auth.retrieveUser(ctx, payload)
+    // A deleted user gets no new token.
+    if (user === null || user === undefined) throw new AuthenticationFailed()
+    const userId = await auth.getUserId(user, ctx)
+    if (userId !== payload[config.get('userId', ctx)]) throw new AuthenticationFailed()
+    let sent: string | undefined
+    try {
+      sent = auth.extractToken(ctx, { refresh: true })
+    } catch (error) {
+      if (error instanceof KoaJwtError && error.status < 500) throw new AuthenticationFailed(null, { cause: error })
+      throw error
+    }
+    const stored = await auth.retrieveRefreshToken(userId, ctx)
+    auth.compareRefreshTokens(stored, sent)
+    const accessToken = await auth.generateAccessToken(user, { ctx })
+    const output: Record<string, unknown> = { [config.get('accessTokenName', ctx)]: accessToken }
+    const storedText = Buffer.isBuffer(stored) ? stored.toString('utf8') : (stored ?? undefined)
+    Object.assign(
+      output,
+      await responses.extendRefresh(ctx, { user, accessToken, refreshToken: storedText, purportedToken: sent, payload }),
+    )
+    const shaped = (await this.doOutput(output)) as Record<string, unknown>
+    await responses.getTokenResponse(ctx, accessToken, shaped)
+  }
+}

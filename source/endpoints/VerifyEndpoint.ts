@@ -1,0 +1,50 @@
+import type { Context } from 'koa'
+
+import { DECODE_FAILURE_CODES, type JwtPayload } from '../core/token'
+import { InvalidToken, KoaJwtError } from '../errors'
+import { TokenEndpoint } from './TokenEndpoint'
+
+/** Statuses and reasons of `/verify` failures (reference §3.4). */
+function verifyFailure(error: KoaJwtError, debug: boolean): { status: number; reasons: string[] } {
+  if (error instanceof InvalidToken && DECODE_FAILURE_CODES.has(error.code)) {
+    return debug ? { status: 400, reasons: error.reasons } : { status: 401, reasons: ['Auth required.'] }
+  }
+  return { status: 401, reasons: error.reasons }
+}
+
+/** `GET /auth/verify`: `{ valid: true }`, or why the token is not valid. */
+export class VerifyEndpoint extends TokenEndpoint {
+  async get(ctx: Context): Promise<void> {
+    const { auth, config, responses } = this
+    const debug = config.get('debug', ctx)
+    let token: string
+    try {
+      token = auth.extractToken(ctx)
+    } catch (error) {
+      if (!(error instanceof KoaJwtError) || error instanceof InvalidToken) throw error
+      if (error.code.startsWith('ERR_JWT_MISSING_')) {
+        const Missing = error.constructor as new (m: string[], o: object) => KoaJwtError
+        throw new Missing(error.reasons, { status: debug ? 400 : 401, cause: error })
+      }
+      throw error
+    }
+    let output: Record<string, unknown>
+    let payload: JwtPayload | null = null
+    try {
+      payload = await auth.verifyToken(token, { ctx })
+      output = { valid: true }
+      ctx.status = 200
+    } catch (error) {
+      if (!(error instanceof KoaJwtError) || error.status >= 500) throw error
+      const failure = verifyFailure(error, debug)
+      const code = failure.reasons[0] === 'Auth required.' ? 'ERR_JWT_INVALID_TOKEN' : error.code
+      output = { valid: false, reasons: failure.reasons, exception: 'InvalidToken', code }
+      ctx.status = failure.status
+      for (const [name, value] of Object.entries(new InvalidToken(failure.reasons, { code, status: failure.status }).headers)) {
+        ctx.set(name, value)
+      }
+    }
+    Object.assign(output, await responses.extendVerify(ctx, { payload }))
+    ctx.body = await this.doOutput(output)
+  }
+}
