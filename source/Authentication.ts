@@ -43,11 +43,14 @@ import { isAsymmetric, type Algorithm, type KeyInput, type SettingsInput } from 
 /** A function run on every verified payload; it must return a boolean. */
 export type ExtraVerification = (payload: JwtPayload) => boolean | Promise<boolean>
 
+/** The request as a scope function sees it: a Koa context with the route's `params`. */
+export type ScopeContext = Context & { params: Record<string, string> }
+
 /** What a scope requirement may be: a scope, a list of scopes, or a function of the request. */
 export type ScopeRequirement =
   | string
   | readonly string[]
-  | ((ctx: Context) => string | readonly string[] | Promise<string | readonly string[]>)
+  | ((ctx: ScopeContext) => string | readonly string[] | Promise<string | readonly string[]>)
 
 /** Options of {@link Authentication.generateAccessToken}. */
 export interface GenerateAccessTokenOptions<User> {
@@ -587,7 +590,7 @@ export class Authentication<User = any> {
     let required = compiled
     if (required === undefined || this.destructureScopes !== Authentication.prototype.destructureScopes) {
       let scopes = await this.destructureScopes(requirement, ctx)
-      if (typeof scopes === 'function') scopes = await scopes(ctx)
+      if (typeof scopes === 'function') scopes = await scopes(ctx as ScopeContext)
       const list: readonly unknown[] = typeof scopes === 'string' ? [scopes] : scopes
       if (!Array.isArray(list) || !list.every((s): s is string => typeof s === 'string')) return false
       required = list.map(normalizeScope)

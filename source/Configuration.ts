@@ -41,8 +41,8 @@ export const ENV_PREFIX = 'KOA_JWT_'
 type OverrideScope = Map<Configuration, Map<SettingName, unknown>>
 const overrideStorage = new AsyncLocalStorage<OverrideScope>()
 
-/** A value given for a setting in `Configuration` input. */
-export type ConfigurationInput = Partial<SettingsInput> & Record<string, unknown>
+/** What `Configuration` accepts: settings by name (`undefined` = not given), plus other keys. */
+export type ConfigurationInput = { [K in keyof SettingsInput]?: SettingsInput[K] | undefined } & Record<string, unknown>
 
 type ChangeListener = (name: SettingName, value: unknown) => void
 
@@ -294,7 +294,8 @@ export class Configuration {
 
     for (const name of [...SETTING_NAMES, ...Object.keys(ALIASES)]) {
       const preset = this.#env[ENV_PREFIX + snakeUpper(name)]
-      if (preset !== undefined) put(name, preset, true)
+      // An empty preset means "not set" (API.md §7).
+      if (preset !== undefined && preset !== '') put(name, preset, true)
     }
     // Fields: static ones from base-most to most-derived class, then instance fields.
     const chain: object[] = []
@@ -352,7 +353,7 @@ export class Configuration {
     if (asymmetric) {
       if (blank(values.privateKey) && values.authMode !== false) throw new RequiredKeysNotFound()
       if (blank(values.secret) && blank(values.privateKey)) throw new RequiredKeysNotFound()
-    } else if (blank(values.secret)) {
+    } else if (blank(values.secret) && values.userSecretEnabled !== true) {
       throw new InvalidConfiguration(
         'the "secret" setting cannot be null nor an empty string (there is no default secret: pass `secret` or set KOA_JWT_SECRET).',
       )

@@ -27,7 +27,6 @@ export const ERROR_CODES = {
   ERR_JWT_INVALID_ALGORITHM: 401,
   ERR_JWT_EXPIRED: 401,
   ERR_JWT_NOT_YET_VALID: 401,
-  ERR_JWT_INVALID_IAT: 401,
   ERR_JWT_INVALID_AUDIENCE: 401,
   ERR_JWT_INVALID_ISSUER: 401,
   ERR_JWT_CLAIM_MISSING: 401,
@@ -77,10 +76,15 @@ export type ErrorMessage = string | readonly string[]
 
 function bearerChallenge(code: string, status: number, description: string): string | undefined {
   if (status !== 401) return undefined
-  // RFC 6750 §3: no error attribute when the request simply carried no credentials.
-  if (code.startsWith('ERR_JWT_MISSING_') && code !== 'ERR_JWT_MISSING_REGISTERED_CLAIM') {
+  // RFC 6750 §3: no error attribute when the request carried no bearer credentials (a missing
+  // token, or a failed login); invalid_request for a malformed header; invalid_token otherwise.
+  if (
+    (code.startsWith('ERR_JWT_MISSING_') && code !== 'ERR_JWT_MISSING_REGISTERED_CLAIM') ||
+    code === 'ERR_JWT_AUTHENTICATION_FAILED'
+  ) {
     return 'Bearer'
   }
+  if (code === 'ERR_JWT_INVALID_HEADER') return 'Bearer error="invalid_request"'
   const safe = description.replace(/["\\\r\n]/g, '')
   return `Bearer error="invalid_token", error_description="${safe}"`
 }

@@ -4,6 +4,7 @@ export type {
   ExtraVerification,
   GenerateAccessTokenOptions,
   HandlerName,
+  ScopeContext,
   ScopeRequirement,
   VerifyTokenOptions,
 } from './Authentication'

@@ -217,10 +217,16 @@ describe('Configuration: precedence (reference §2.3)', () => {
     expect(config.get('privateKey')).to.equal(KEYS.rsa.privateKey)
   })
 
-  it('reads empty presets of optional settings as null', () => {
-    const config = make({}, { KOA_JWT_SECRET: 'x', KOA_JWT_CLAIM_ISS: '', KOA_JWT_COOKIE_SAMESITE: '' })
+  it('reads empty presets as not set, keeping the defaults (API.md §7)', () => {
+    const config = make(
+      {},
+      { KOA_JWT_SECRET: 'x', KOA_JWT_CLAIM_ISS: '', KOA_JWT_COOKIE_SAMESITE: '', KOA_JWT_DEBUG: '', KOA_JWT_LEEWAY: '' },
+    )
     expect(config.get('claimIss')).to.equal(null)
-    expect(config.get('cookieSamesite')).to.equal(null)
+    expect(config.get('cookieSamesite')).to.equal('Lax')
+    expect(config.get('debug')).to.equal(false)
+    expect(config.get('leeway')).to.equal(180)
+    expect(config.isExplicit('cookieSamesite')).to.equal(false)
   })
 
   it('reads presets from process.env when no env is given', () => {

@@ -17,20 +17,25 @@ export class VerifyEndpoint extends TokenEndpoint {
   async get(ctx: Context): Promise<void> {
     const { auth, config, responses } = this
     const debug = config.get('debug', ctx)
-    let token: string
+    let token: string | undefined
+    let extractionFailure: InvalidToken | undefined
     try {
       token = auth.extractToken(ctx)
     } catch (error) {
-      if (!(error instanceof KoaJwtError) || error instanceof InvalidToken) throw error
-      if (error.code.startsWith('ERR_JWT_MISSING_')) {
+      if (error instanceof InvalidToken) {
+        // Several query tokens: answered like any other invalid token.
+        extractionFailure = error
+      } else if (error instanceof KoaJwtError && error.code.startsWith('ERR_JWT_MISSING_')) {
         const Missing = error.constructor as new (m: string[], o: object) => KoaJwtError
         throw new Missing(error.reasons, { status: debug ? 400 : 401, cause: error })
+      } else {
+        throw error
       }
-      throw error
     }
     let output: Record<string, unknown>
     let payload: JwtPayload | null = null
     try {
+      if (token === undefined) throw extractionFailure
       payload = await auth.verifyToken(token, { ctx })
       output = { valid: true }
       ctx.status = 200
