@@ -353,7 +353,7 @@ export class Configuration {
     if (asymmetric) {
       if (blank(values.privateKey) && values.authMode !== false) throw new RequiredKeysNotFound()
       if (blank(values.secret) && blank(values.privateKey)) throw new RequiredKeysNotFound()
-    } else if (blank(values.secret) && values.userSecretEnabled !== true) {
+    } else if (blank(values.secret)) {
       throw new InvalidConfiguration(
         'the "secret" setting cannot be null nor an empty string (there is no default secret: pass `secret` or set KOA_JWT_SECRET).',
       )

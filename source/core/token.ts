@@ -105,10 +105,21 @@ export function verifySignature(token: string, key: KeyObject, algorithm: Algori
     // jsonwebtoken throws its own errors, but also plain TypeError/SyntaxError for some inputs.
     throw classify(token, error, algorithm)
   }
-  if (!isObject(payload)) {
+  if (!isObject(payload) || !payloadIsObjectText(token)) {
     throw tokenError('ERR_JWT_MALFORMED', 'Invalid payload string: must be a json object.')
   }
   return payload
+}
+
+/**
+ * jsonwebtoken parses a payload twice, so a JSON *string* holding claims passes as claims
+ * (RFC 7519 §7.2, RFC 8725 §2.8). The claims text must itself be an object: base64url text of a
+ * JSON object starts with 'e' ('{' is 0x7B); anything else is decoded and checked.
+ */
+function payloadIsObjectText(token: string): boolean {
+  const start = token.indexOf('.') + 1
+  if (token.charCodeAt(start) === 101) return true
+  return isObject(decodeSegment(token.slice(start, token.indexOf('.', start))))
 }
 
 /** Reads the payload without verifying anything (for per-user secret lookup). */
