@@ -38,7 +38,7 @@ import {
   UserSecretNotImplemented,
   isKoaJwtError,
 } from './errors'
-import { isAsymmetric, type Algorithm, type KeyInput, type SettingsInput } from './settings'
+import { isAsymmetric, type Algorithm, type HandlerName, type KeyInput, type SettingsInput } from './settings'
 
 /** A function run on every verified payload; it must return a boolean. */
 export type ExtraVerification = (payload: JwtPayload) => boolean | Promise<boolean>
@@ -92,21 +92,7 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> => {
   return proto === Object.prototype || proto === null
 }
 
-/** The handler names that `Initialize` wires from options or subclass methods. */
-export const HANDLER_NAMES = [
-  'authenticate',
-  'retrieveUser',
-  'storeRefreshToken',
-  'retrieveRefreshToken',
-  'addScopesToPayload',
-  'extendPayload',
-  'retrieveUserSecret',
-  'overrideScopeValidator',
-  'destructureScopes',
-] as const
-
-/** A handler name. */
-export type HandlerName = (typeof HANDLER_NAMES)[number]
+export { HANDLER_NAMES, type HandlerName } from './settings'
 
 const USER_KEY_CACHE_SIZE = 256
 

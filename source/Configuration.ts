@@ -4,6 +4,7 @@ import { InvalidConfiguration, RequiredKeysNotFound } from './errors'
 import {
   ALIASES,
   DEFAULTS,
+  HANDLER_NAMES,
   SETTING_NAMES,
   canonicalName,
   isAsymmetric,
@@ -17,15 +18,7 @@ import {
 
 /** Option keys that are not settings but are accepted by `Initialize` (handlers, classes, lists). */
 export const NON_SETTING_OPTIONS: readonly string[] = Object.freeze([
-  'authenticate',
-  'retrieveUser',
-  'storeRefreshToken',
-  'retrieveRefreshToken',
-  'addScopesToPayload',
-  'extendPayload',
-  'retrieveUserSecret',
-  'overrideScopeValidator',
-  'destructureScopes',
+  ...HANDLER_NAMES,
   'customClaims',
   'extraVerifications',
   'classViews',

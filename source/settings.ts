@@ -488,6 +488,22 @@ export function suggestName(name: string, known: readonly string[]): string | un
   return bestDistance <= Math.max(2, Math.floor(name.length / 4)) ? best : undefined
 }
 
+/** The handler names that `Initialize` wires from options or `Authentication` subclass methods. */
+export const HANDLER_NAMES = [
+  'authenticate',
+  'retrieveUser',
+  'storeRefreshToken',
+  'retrieveRefreshToken',
+  'addScopesToPayload',
+  'extendPayload',
+  'retrieveUserSecret',
+  'overrideScopeValidator',
+  'destructureScopes',
+] as const
+
+/** A handler name. */
+export type HandlerName = (typeof HANDLER_NAMES)[number]
+
 /** True for RS*, ES* and PS* algorithms. */
 export function isAsymmetric(algorithm: string): boolean {
   return /^(RS|ES|PS)/i.test(algorithm)
