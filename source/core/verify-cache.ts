@@ -29,7 +29,9 @@ interface Entry {
 
 /** A bounded LRU of verified payloads. */
 export class VerifyCache {
+  /** Most entries kept. */
   readonly max: number
+  /** Longest lifetime of an entry, in seconds. */
   readonly ttl: number
   #entries = new Map<string, Entry>()
 

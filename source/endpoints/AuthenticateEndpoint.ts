@@ -5,6 +5,7 @@ import { TokenEndpoint } from './TokenEndpoint'
 
 /** `POST /auth`: checks credentials through `authenticate` and answers the tokens. */
 export class AuthenticateEndpoint extends TokenEndpoint {
+  /** Authenticates, then answers `{ access_token }` (+ `refresh_token`, + extendAuthenticate keys) and sets cookies in cookie mode. */
   async post(ctx: Context): Promise<void> {
     const { auth, config, responses } = this
     const user = await auth.authenticate(ctx)

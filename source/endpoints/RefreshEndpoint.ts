@@ -10,6 +10,7 @@ import { TokenEndpoint } from './TokenEndpoint'
  * signed, possibly expired, access token plus the user's stored refresh token.
  */
 export class RefreshEndpoint extends TokenEndpoint {
+  /** Checks the refresh token against the stored one and answers a new `{ access_token }`. */
   async post(ctx: Context): Promise<void> {
     const { auth, config, responses } = this
     if (!auth.implements('retrieveUser')) {

@@ -17,6 +17,7 @@ async function toMe(user: unknown): Promise<unknown> {
 
 /** `GET /auth/me` (protected): `{ me: user }` from `retrieveUser`. */
 export class RetrieveUserEndpoint extends TokenEndpoint {
+  /** Answers `{ me }` from `retrieveUser` (+ extendRetrieveUser keys). */
   async get(ctx: Context): Promise<void> {
     const { auth, config, responses } = this
     if (!auth.implements('retrieveUser')) throw new MeEndpointNotSetup()

@@ -14,6 +14,7 @@ function verifyFailure(error: KoaJwtError, debug: boolean): { status: number; re
 
 /** `GET /auth/verify`: `{ valid: true }`, or why the token is not valid. */
 export class VerifyEndpoint extends TokenEndpoint {
+  /** Answers `{ valid: true }` (200), or `{ valid: false, reasons, exception, code }` (401/400). */
   async get(ctx: Context): Promise<void> {
     const { auth, config, responses } = this
     const debug = config.get('debug', ctx)
