@@ -39,7 +39,13 @@ export class VerifyCache {
     this.max = options.max ?? 1000
     this.ttl = options.ttl ?? 600
     if (!Number.isInteger(this.max) || this.max < 1) throw new TypeError('verifyCache.max must be a positive integer')
-    if (!(this.ttl > 0)) throw new TypeError('verifyCache.ttl must be a positive number of seconds')
+    if (typeof this.ttl !== 'number' || !(this.ttl > 0)) {
+      throw new TypeError('verifyCache.ttl must be a positive number of seconds')
+    }
+    const unknown = Object.keys(options).filter((key) => key !== 'max' && key !== 'ttl')
+    if (unknown.length > 0 || Array.isArray(options)) {
+      throw new TypeError(`verifyCache takes { max, ttl } only (got ${unknown.join(', ') || 'a list'})`)
+    }
   }
 
   /** The payload verified earlier for this token with this key, if still within its lifetime. */
@@ -61,6 +67,8 @@ export class VerifyCache {
     const exp = typeof payload.exp === 'number' ? payload.exp + leeway : Infinity
     const until = Math.min(exp, now + this.ttl)
     if (until <= now) return
+    // Two concurrent misses of one token both store it: replace, never evict another entry.
+    this.#entries.delete(token)
     if (this.#entries.size >= this.max) this.#entries.delete(this.#entries.keys().next().value as string)
     this.#entries.set(token, { payload, key, algorithm, until })
   }
