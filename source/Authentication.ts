@@ -96,13 +96,26 @@ export { HANDLER_NAMES, type HandlerName } from './settings'
 
 const USER_KEY_CACHE_SIZE = 256
 
+interface VerifyRules {
+  readonly algorithm: Algorithm
+  readonly userSecretEnabled: boolean
+  readonly clock: () => number
+  readonly leeway: number
+  readonly verifyExp: boolean
+  readonly audience: string | string[] | null
+  readonly issuer: string | null
+  /** The verification key, when it could be derived once. */
+  readonly keys: KeyObject | undefined
+}
+
 class KoaTokenSource implements TokenSource {
   readonly #ctx: Context
   constructor(ctx: Context) {
     this.#ctx = ctx
   }
   header(name: string): string | string[] | undefined {
-    return this.#ctx.req.headers[name.toLowerCase()]
+    // Node lower-cases incoming header names; the settings hold the lower-cased name.
+    return this.#ctx.req.headers[name]
   }
   cookie(name: string): string | undefined {
     return this.#ctx.cookies.get(name)
@@ -144,6 +157,8 @@ export class Authentication<User = any> {
   // Derived from stored settings, reused while no getter, per-request value or override applies.
   #staticVersion = -1
   #staticExtraction: [ExtractionSettings, ExtractionSettings] | undefined
+  #staticRulesVersion = -1
+  #staticRules: VerifyRules | undefined
 
   /** @param config - the resolved configuration. */
   constructor(config: Configuration) {
@@ -420,17 +435,16 @@ export class Authentication<User = any> {
    */
   async verifyToken(token: string, options: VerifyTokenOptions = {}): Promise<JwtPayload> {
     const { ctx } = options
-    const config = this.config
-    const algorithm = config.get('algorithm', ctx)
+    const rules = this.#verifyRules(ctx)
+    const { algorithm } = rules
     let key: KeyObject
-    if (config.get('userSecretEnabled', ctx)) {
+    if (rules.userSecretEnabled) {
       const unverified = decodeUnverified(token)
-      key = await this.#userKey(unverified[config.get('userId', ctx)], algorithm, false)
+      key = await this.#userKey(unverified[this.config.get('userId', ctx)], algorithm, false)
     } else {
-      key = this.#compiledKeys(ctx).verifyKey
+      key = rules.keys ?? this.#compiledKeys(ctx).verifyKey
     }
-    const now = config.get('clock', ctx)()
-    const leeway = config.get('leeway', ctx)
+    const now = rules.clock()
     const cache = this.#cache
     let payload = cache?.get(token, key, algorithm, now)
     const hit = payload !== undefined
@@ -438,14 +452,46 @@ export class Authentication<User = any> {
     // Registered claims are checked on every hit too, with this request's clock and rules.
     checkClaims(payload, {
       now,
-      leeway,
+      leeway: rules.leeway,
+      verifyExp: rules.verifyExp,
+      audience: rules.audience,
+      issuer: rules.issuer,
+    })
+    if (
+      options.verify !== false &&
+      (this.#verifications.length > 0 || this.#claims.length > 0 || options.customClaims !== undefined)
+    ) {
+      await this.#verifyExtras(payload, options.customClaims)
+    }
+    if (cache !== undefined && !hit) cache.set(token, payload, key, algorithm, now, rules.leeway)
+    return payload
+  }
+
+  /** The verification settings of a request; derived once while settings are static. */
+  #verifyRules(ctx: Context | undefined): VerifyRules {
+    const config = this.config
+    if (config.isStatic(ctx)) {
+      if (this.#staticRules === undefined || this.#staticRulesVersion !== config.version) {
+        this.#staticRules = { ...this.#readRules(undefined), keys: this.#compiledKeys().verifyKey }
+        this.#staticRulesVersion = config.version
+      }
+      return this.#staticRules
+    }
+    return this.#readRules(ctx)
+  }
+
+  #readRules(ctx: Context | undefined): VerifyRules {
+    const config = this.config
+    return {
+      algorithm: config.get('algorithm', ctx),
+      userSecretEnabled: config.get('userSecretEnabled', ctx),
+      clock: config.get('clock', ctx),
+      leeway: config.get('leeway', ctx),
       verifyExp: config.get('verifyExp', ctx),
       audience: config.get('claimAud', ctx),
       issuer: config.get('claimIss', ctx),
-    })
-    if (options.verify !== false) await this.#verifyExtras(payload, options.customClaims)
-    if (cache !== undefined && !hit) cache.set(token, payload, key, algorithm, now, leeway)
-    return payload
+      keys: undefined,
+    }
   }
 
   /**
@@ -486,7 +532,7 @@ export class Authentication<User = any> {
       queryName: refresh
         ? c.get('queryStringRefreshTokenName', ctx)
         : c.get('queryStringAccessTokenName', ctx),
-      headerName: c.get('authorizationHeader', ctx),
+      headerName: c.get('authorizationHeader', ctx).toLowerCase(),
       headerPrefix: c.get('authorizationHeaderPrefix', ctx),
       refresh,
       refreshBodyName: c.get('refreshTokenName', ctx),

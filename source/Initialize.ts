@@ -273,8 +273,19 @@ export class Initialize<User = any> {
       }
     }
     app.middleware.unshift(renderLibraryErrors as Middleware)
-    app.use(this.router.routes())
-    app.use(this.router.allowedMethods())
+    const routes = this.router.routes()
+    const allowedMethods = this.router.allowedMethods()
+    // Every endpoint of this router lives under urlPrefix: other requests skip route matching
+    // (the router matches paths case-insensitively, so this check does too).
+    const prefix = joinPath(this.config.get('urlPrefix'), '/').toLowerCase()
+    const everyPath = prefix === '/'
+    app.use(function koaJwtKitEndpoints(ctx: Context, next: Next) {
+      if (!everyPath) {
+        const path = ctx.path.toLowerCase()
+        if (path !== prefix && !path.startsWith(`${prefix}/`)) return next()
+      }
+      return routes(ctx as never, () => allowedMethods(ctx as never, next))
+    } as Middleware)
   }
 }
 

@@ -37,10 +37,23 @@ export function normalizeScope(scope: string): ScopeTuple {
  */
 export function normalizeUserScopes(claim: unknown): ScopeTuple[] | undefined {
   if (!Array.isArray(claim)) return undefined
+  // Verified payloads are frozen, so a claim list (shared by cache hits) is parsed once.
+  if (Object.isFrozen(claim)) {
+    const known = parsedClaims.get(claim)
+    if (known !== undefined) return known.length > 0 ? [...known] : undefined
+  }
   const scopes: ScopeTuple[] = []
-  for (const entry of claim) if (typeof entry === 'string') scopes.push(normalizeScope(entry))
+  for (const entry of claim) {
+    if (typeof entry === 'string') {
+      const [namespace = '', ...actions] = entry.split(':')
+      scopes.push([namespace, actions])
+    }
+  }
+  if (Object.isFrozen(claim)) parsedClaims.set(claim, scopes)
   return scopes.length > 0 ? scopes : undefined
 }
+
+const parsedClaims = new WeakMap<readonly unknown[], ScopeTuple[]>()
 
 function matches(required: ScopeTuple, user: ScopeTuple, requireAllActions: boolean): boolean {
   const [namespace, actions] = required
