@@ -434,21 +434,38 @@ export class Authentication<User = any> {
    *   InvalidVerificationError, and the developer errors InvalidCustomClaim, InvalidVerification.
    */
   async verifyToken(token: string, options: VerifyTokenOptions = {}): Promise<JwtPayload> {
-    const { ctx } = options
-    const rules = this.#verifyRules(ctx)
-    const { algorithm } = rules
-    let key: KeyObject
+    return this.#verify(token, options)
+  }
+
+  // Synchronous unless a per-user secret or an extra check has to be awaited: the common path
+  // allocates no promise.
+  #verify(token: string, options: VerifyTokenOptions): JwtPayload | Promise<JwtPayload> {
+    const rules = this.#verifyRules(options.ctx)
     if (rules.userSecretEnabled) {
       const unverified = decodeUnverified(token)
-      key = await this.#userKey(unverified[this.config.get('userId', ctx)], algorithm, false)
-    } else {
-      key = rules.keys ?? this.#compiledKeys(ctx).verifyKey
+      return this.#userKey(unverified[this.config.get('userId', options.ctx)], rules.algorithm, false).then(
+        (key) => this.#verifyWith(token, key, rules, options),
+      )
     }
+    return this.#verifyWith(token, rules.keys ?? this.#compiledKeys(options.ctx).verifyKey, rules, options)
+  }
+
+  #verifyWith(
+    token: string,
+    key: KeyObject,
+    rules: VerifyRules,
+    options: VerifyTokenOptions,
+  ): JwtPayload | Promise<JwtPayload> {
+    const { algorithm } = rules
     const now = rules.clock()
     const cache = this.#cache
     let payload = cache?.get(token, key, algorithm, now)
     const hit = payload !== undefined
-    if (payload === undefined) payload = deepFreeze(verifySignature(token, key, algorithm))
+    if (payload === undefined) {
+      payload = verifySignature(token, key, algorithm)
+      // Cached payloads are shared between requests, so they must be read-only.
+      if (cache !== undefined) deepFreeze(payload)
+    }
     // Registered claims are checked on every hit too, with this request's clock and rules.
     checkClaims(payload, {
       now,
@@ -457,14 +474,17 @@ export class Authentication<User = any> {
       audience: rules.audience,
       issuer: rules.issuer,
     })
+    const remember = (): JwtPayload => {
+      if (cache !== undefined && !hit) cache.set(token, payload, key, algorithm, now, rules.leeway)
+      return payload
+    }
     if (
       options.verify !== false &&
       (this.#verifications.length > 0 || this.#claims.length > 0 || options.customClaims !== undefined)
     ) {
-      await this.#verifyExtras(payload, options.customClaims)
+      return this.#verifyExtras(payload, options.customClaims).then(remember)
     }
-    if (cache !== undefined && !hit) cache.set(token, payload, key, algorithm, now, rules.leeway)
-    return payload
+    return remember()
   }
 
   /** The verification settings of a request; derived once while settings are static. */
@@ -568,12 +588,28 @@ export class Authentication<User = any> {
    * @throws the errors of {@link Authentication.extractToken} and {@link Authentication.verifyToken}.
    */
   async verifyRequest(ctx: Context, options: { verify?: boolean } = {}): Promise<JwtPayload> {
+    return this.verifyRequestNow(ctx, options)
+  }
+
+  /**
+   * {@link Authentication.verifyRequest} without a promise when none is needed (the middleware's
+   * hot path). Throws synchronously or rejects. @internal
+   */
+  verifyRequestNow(ctx: Context, options: { verify?: boolean } = {}): JwtPayload | Promise<JwtPayload> {
     const token = this.extractToken(ctx)
     const seen = this.#verified.get(ctx)
     if (seen !== undefined && seen.token === token) return seen.payload
-    const payload = await this.verifyToken(token, { ctx, verify: options.verify !== false })
-    if (options.verify !== false) this.#verified.set(ctx, { token, payload })
-    return payload
+    const verify = options.verify !== false
+    const result = this.#verify(token, { ctx, verify })
+    if (!verify) return result
+    if (result instanceof Promise) {
+      return result.then((payload) => {
+        this.#verified.set(ctx, { token, payload })
+        return payload
+      })
+    }
+    this.#verified.set(ctx, { token, payload: result })
+    return result
   }
 
   /**
@@ -612,26 +648,41 @@ export class Authentication<User = any> {
    *
    * @internal
    */
-  async scopesMatch(
+  scopesMatch(
     ctx: Context,
     payload: JwtPayload,
     requirement: ScopeRequirement,
     compiled: readonly ScopeTuple[] | undefined,
     options: { requireAll: boolean; requireAllActions: boolean },
-  ): Promise<boolean> {
-    let required = compiled
-    if (required === undefined || this.destructureScopes !== Authentication.prototype.destructureScopes) {
-      let scopes = await this.destructureScopes(requirement, ctx)
-      if (typeof scopes === 'function') scopes = await scopes(ctx as ScopeContext)
-      const list: readonly unknown[] = typeof scopes === 'string' ? [scopes] : scopes
-      if (!Array.isArray(list) || !list.every((s): s is string => typeof s === 'string')) return false
-      required = list.map(normalizeScope)
+  ): boolean | Promise<boolean> {
+    // A requirement declared as values was normalised once, at the route: match synchronously.
+    if (compiled !== undefined && this.destructureScopes === Authentication.prototype.destructureScopes) {
+      return this.#matchScopes(ctx, payload, compiled, options)
     }
-    const override =
-      this.overrideScopeValidator === Authentication.prototype.overrideScopeValidator
-        ? undefined
-        : this.overrideScopeValidator.bind(this)
-    return matchScopes(required, payload[this.config.get('scopesName', ctx)], { ...options, override })
+    return this.#resolveScopes(ctx, requirement).then((required) =>
+      required === undefined ? false : this.#matchScopes(ctx, payload, required, options),
+    )
+  }
+
+  async #resolveScopes(ctx: Context, requirement: ScopeRequirement): Promise<ScopeTuple[] | undefined> {
+    let scopes = await this.destructureScopes(requirement, ctx)
+    if (typeof scopes === 'function') scopes = await scopes(ctx as ScopeContext)
+    const list: readonly unknown[] = typeof scopes === 'string' ? [scopes] : scopes
+    if (!Array.isArray(list) || !list.every((s): s is string => typeof s === 'string')) return undefined
+    return list.map(normalizeScope)
+  }
+
+  #matchScopes(
+    ctx: Context,
+    payload: JwtPayload,
+    required: readonly ScopeTuple[],
+    options: { requireAll: boolean; requireAllActions: boolean },
+  ): boolean {
+    const claim = payload[this.config.get('scopesName', ctx)]
+    if (this.overrideScopeValidator === Authentication.prototype.overrideScopeValidator) {
+      return matchScopes(required, claim, options)
+    }
+    return matchScopes(required, claim, { ...options, override: this.overrideScopeValidator.bind(this) })
   }
 
   /**

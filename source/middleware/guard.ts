@@ -136,7 +136,7 @@ export async function guarded(
   resolve: InstanceResolver,
   overrides: CompiledOverrides,
   failure: FailureOptions,
-  check: (parts: InstanceParts, ctx: Context) => Promise<void>,
+  check: (parts: InstanceParts, ctx: Context) => void | Promise<void>,
   view?: unknown,
 ): Promise<void> {
   if (ctx.method === 'OPTIONS') return next()
@@ -150,7 +150,8 @@ export async function guarded(
   const restore = applyOverrides(parts, ctx, overrides)
   try {
     try {
-      await check(parts, ctx)
+      const pending = check(parts, ctx)
+      if (pending !== undefined) await pending
     } catch (error) {
       if (failure.redirectOnFail) {
         const target = failure.redirectUrl ?? parts.config.get('loginRedirectUrl', ctx)

@@ -12,14 +12,24 @@ import {
 } from './guard'
 
 /** Verifies the request's access token and stores the payload in `ctx.state.jwt`. @internal */
-export async function authenticateRequest(parts: InstanceParts, ctx: Context): Promise<void> {
+export function authenticateRequest(parts: InstanceParts, ctx: Context): void | Promise<void> {
   const { config, auth } = parts
   if (!config.get('doProtection', ctx)) return
-  try {
-    ctx.state.jwt = await auth.verifyRequest(ctx)
-  } catch (error) {
+  const fail = (error: unknown): never => {
     throw toUnauthorized(error, config.get('debug', ctx))
   }
+  let result: ReturnType<typeof auth.verifyRequestNow>
+  try {
+    result = auth.verifyRequestNow(ctx)
+  } catch (error) {
+    return fail(error)
+  }
+  if (result instanceof Promise) {
+    return result.then((payload) => {
+      ctx.state.jwt = payload
+    }, fail)
+  }
+  ctx.state.jwt = result
 }
 
 /** Builds `protected()` for a resolver. @internal */

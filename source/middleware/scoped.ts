@@ -1,6 +1,10 @@
+import type { Context } from 'koa'
+
 import type { ScopeRequirement } from '../Authentication'
+import type { JwtPayload } from '../core/token'
 import { normalizeScope, type ScopeTuple } from '../core/scope-matcher'
 import { Unauthorized } from '../errors'
+import type { InstanceParts } from '../registry'
 import type { JwtMiddleware, ScopedOptions } from '../types'
 import { appResolver, compileOverrides, dual, guarded, type InstanceResolver } from './guard'
 import { authenticateRequest } from './protect'
@@ -26,19 +30,29 @@ export function createScoped(
     requireAll: options.requireAll ?? true,
     requireAllActions: options.requireAllActions ?? true,
   }
+  const denied = (): never => {
+    throw new Unauthorized(INVALID_SCOPE, {
+      status: 403,
+      code: 'ERR_JWT_INVALID_SCOPE',
+      headers: { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' },
+    })
+  }
+  const checkScopes = (parts: InstanceParts, ctx: Context): void | Promise<void> => {
+    if (!parts.config.get('doProtection', ctx)) return
+    const verdict = parts.auth.scopesMatch(ctx, ctx.state.jwt as JwtPayload, scopes, compiled, matchOptions)
+    if (verdict === false) denied()
+    if (verdict instanceof Promise) {
+      return verdict.then((ok) => {
+        if (!ok) denied()
+      })
+    }
+  }
+  const check = (parts: InstanceParts, ctx: Context): void | Promise<void> => {
+    const pending = authenticateRequest(parts, ctx)
+    return pending === undefined ? checkScopes(parts, ctx) : pending.then(() => checkScopes(parts, ctx))
+  }
   return dual(function scopedMiddleware(ctx, next, view) {
-    return guarded(ctx, next, resolve, overrides, options, async (parts, ctx) => {
-      await authenticateRequest(parts, ctx)
-      if (!parts.config.get('doProtection', ctx)) return
-      const payload = ctx.state.jwt as Record<string, unknown>
-      if (!(await parts.auth.scopesMatch(ctx, payload, scopes, compiled, matchOptions))) {
-        throw new Unauthorized(INVALID_SCOPE, {
-          status: 403,
-          code: 'ERR_JWT_INVALID_SCOPE',
-          headers: { 'WWW-Authenticate': 'Bearer error="insufficient_scope"' },
-        })
-      }
-    }, view)
+    return guarded(ctx, next, resolve, overrides, options, check, view)
   })
 }
 
