@@ -96,6 +96,11 @@ export { HANDLER_NAMES, type HandlerName } from './settings'
 
 const USER_KEY_CACHE_SIZE = 256
 
+interface Verified {
+  readonly token: string
+  readonly payload: JwtPayload
+}
+
 interface VerifyRules {
   readonly algorithm: Algorithm
   readonly userSecretEnabled: boolean
@@ -152,7 +157,9 @@ export class Authentication<User = any> {
   #userKeys = new Map<unknown, KeyObject>()
   #claims: Claim<User>[] = []
   #verifications: ExtraVerification[] = []
-  #verified = new WeakMap<object, { token: string; payload: JwtPayload }>()
+  // The request's verified token, on the context under a key of this instance (cheaper than a
+  // WeakMap entry per request).
+  readonly #verifiedKey = Symbol('koa-jwt-kit verified token')
   #cache: VerifyCache | undefined
   // Derived from stored settings, reused while no getter, per-request value or override applies.
   #staticVersion = -1
@@ -597,18 +604,18 @@ export class Authentication<User = any> {
    */
   verifyRequestNow(ctx: Context, options: { verify?: boolean } = {}): JwtPayload | Promise<JwtPayload> {
     const token = this.extractToken(ctx)
-    const seen = this.#verified.get(ctx)
+    const seen = (ctx as unknown as Record<symbol, Verified | undefined>)[this.#verifiedKey]
     if (seen !== undefined && seen.token === token) return seen.payload
     const verify = options.verify !== false
     const result = this.#verify(token, { ctx, verify })
     if (!verify) return result
     if (result instanceof Promise) {
       return result.then((payload) => {
-        this.#verified.set(ctx, { token, payload })
+        ;(ctx as unknown as Record<symbol, Verified>)[this.#verifiedKey] = { token, payload }
         return payload
       })
     }
-    this.#verified.set(ctx, { token, payload: result })
+    ;(ctx as unknown as Record<symbol, Verified>)[this.#verifiedKey] = { token, payload: result }
     return result
   }
 
