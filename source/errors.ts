@@ -268,7 +268,8 @@ export class MissingRegisteredClaim extends KoaJwtError {
   readonly missing: string[]
 
   constructor(missing: readonly string[] = [], options: KoaJwtErrorOptions = {}) {
-    super(`${MissingRegisteredClaim.defaultMessage} ${JSON.stringify(missing)}`, options)
+    // sanic-jwt's wording: the names as a Python-style list, e.g. "... supply them. ['nbf']".
+    super(`${MissingRegisteredClaim.defaultMessage} [${missing.map((name) => `'${name}'`).join(', ')}]`, options)
     this.missing = [...missing]
   }
 }
