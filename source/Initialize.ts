@@ -262,17 +262,26 @@ export class Initialize<User = any> {
 
   #mountOnApp(app: Koa): void {
     const parts = this.#parts
-    // Library errors thrown anywhere in the app are rendered by this instance, whatever the order
-    // in which the app's middleware was added: put the renderer first.
-    const renderLibraryErrors = async function koaJwtKitErrors(ctx: Context, next: Next): Promise<void> {
-      try {
-        await next()
-      } catch (error) {
-        if (!(error instanceof KoaJwtError)) throw error
-        await parts.responses.exceptionResponse(ctx, error)
+    // Library errors thrown anywhere in the app reach Koa's ctx.onerror, whatever the order in
+    // which middleware was added: render them there with this instance's Responses. (A catch-all
+    // middleware would cost every request of the app a layer.)
+    const fallback = app.context.onerror
+    app.context.onerror = function koaJwtKitOnError(this: Context, error: unknown): void {
+      if (!(error instanceof KoaJwtError) || this.headerSent || !this.writable) {
+        return fallback.call(this, error as Error)
       }
+      const res = this.res
+      for (const name of res.getHeaderNames()) res.removeHeader(name)
+      Promise.resolve()
+        .then(() => parts.responses.exceptionResponse(this, error))
+        .then(() => {
+          const body: unknown = this.body
+          const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body ?? null)
+          this.length = Buffer.byteLength(text)
+          res.end(text)
+        })
+        .catch((failure: unknown) => fallback.call(this, failure as Error))
     }
-    app.middleware.unshift(renderLibraryErrors as Middleware)
     const routes = this.router.routes()
     const allowedMethods = this.router.allowedMethods()
     // Every endpoint of this router lives under urlPrefix: other requests skip route matching

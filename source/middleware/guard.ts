@@ -129,8 +129,12 @@ export interface FailureOptions {
   readonly redirectUrl?: string | undefined
 }
 
-/** Runs `check`, then `next`, rendering library errors with the instance's `Responses`. @internal */
-export async function guarded(
+/**
+ * Runs `check`, then `next`, rendering library errors with the instance's `Responses`. Written
+ * with promise chains rather than `async`: on the common path (a synchronous check) a request
+ * costs one `then`, not a coroutine. @internal
+ */
+export function guarded(
   ctx: Context,
   next: Next,
   resolve: InstanceResolver,
@@ -144,27 +148,39 @@ export async function guarded(
   try {
     parts = resolve(ctx, view)
   } catch (error) {
-    if (error instanceof KoaJwtError) return renderError(ctx, error)
-    throw error
+    if (!(error instanceof KoaJwtError)) return Promise.reject(error)
+    renderError(ctx, error)
+    return Promise.resolve()
   }
-  const restore = applyOverrides(parts, ctx, overrides)
-  try {
-    try {
-      const pending = check(parts, ctx)
-      if (pending !== undefined) await pending
-    } catch (error) {
-      if (failure.redirectOnFail) {
-        const target = failure.redirectUrl ?? parts.config.get('loginRedirectUrl', ctx)
-        if (target) return ctx.redirect(target)
-      }
-      throw asLibraryError(error)
-    }
-    await next()
-  } catch (error) {
-    if (!(error instanceof KoaJwtError)) throw error
-    await parts.responses.exceptionResponse(ctx, error)
-  } finally {
+  let restore: (() => void) | undefined
+  const settle = (): void => restore?.()
+  const fail = (error: unknown): void | Promise<void> => {
     restore?.()
+    if (!(error instanceof KoaJwtError)) throw error
+    return parts.responses.exceptionResponse(ctx, error)
+  }
+  const refuse = (error: unknown): void => {
+    if (failure.redirectOnFail) {
+      const target = failure.redirectUrl ?? parts.config.get('loginRedirectUrl', ctx)
+      if (target) return ctx.redirect(target)
+    }
+    throw asLibraryError(error)
+  }
+  let pending: void | Promise<void>
+  try {
+    restore = applyOverrides(parts, ctx, overrides)
+    pending = check(parts, ctx)
+  } catch (error) {
+    return new Promise<void>((done) => {
+      refuse(error)
+      done()
+    }).then(settle, fail)
+  }
+  if (pending !== undefined) return pending.then(() => next(), refuse).then(settle, fail)
+  try {
+    return next().then(settle, fail)
+  } catch (error) {
+    return new Promise<void>((done) => done(fail(error)))
   }
 }
 
