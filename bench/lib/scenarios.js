@@ -1,0 +1,70 @@
+'use strict'
+/**
+ * The HTTP scenarios. Each runs in its own server process (bench/servers/server.js <kind> <alg>)
+ * and answers `GET /hello` (or `POST /auth`) with the same JSON body.
+ */
+
+/** What each kind of server does (also used for the README and the results file). */
+const KINDS = Object.freeze({
+  'koa-raw': 'Koa + @koa/router, GET /hello answers { ok: true } (no auth at all): the baseline',
+  passthrough: 'control middleware that reads the Bearer header and stores the raw token, verifies nothing',
+  'kit-unguarded': 'koa-jwt-kit Initialize mounted on the app (its endpoints router + error renderer), GET /hello without guard',
+  'koa-jwt': 'koa-jwt 4 middleware, `secret` as string/PEM text, `algorithms: [alg]`',
+  'jsonwebtoken-keyobject': 'hand-written minimal middleware: jsonwebtoken.verify with a KeyObject and a frozen options object',
+  'fast-jwt': 'fast-jwt createVerifier({ key, algorithms }) (sync), cache off',
+  'fast-jwt-cache': 'fast-jwt createVerifier({ key, algorithms, cache: true }) (sync), 1000-entry LRU',
+  'kit-protected': 'koa-jwt-kit jwt.protected(), no verify cache',
+  'kit-protected-cache': 'koa-jwt-kit jwt.protected() with the Initialize option verifyCache: { max: 1000 }',
+  'kit-scoped': "koa-jwt-kit jwt.scoped(['user:read'])",
+  'kit-auth': 'koa-jwt-kit POST /auth (login and sign), trivial authenticate, JSON body',
+})
+
+/** Kinds that verify a token: a tampered token must be refused before load starts. */
+const VERIFYING = new Set([
+  'koa-jwt',
+  'jsonwebtoken-keyobject',
+  'fast-jwt',
+  'fast-jwt-cache',
+  'kit-protected',
+  'kit-protected-cache',
+  'kit-scoped',
+])
+
+/** The verifier kinds that also run with RS256 and ES256. */
+const ASYMMETRIC_KINDS = ['koa-jwt', 'jsonwebtoken-keyobject', 'fast-jwt', 'fast-jwt-cache', 'kit-protected', 'kit-protected-cache']
+
+const HS_KINDS = [
+  'koa-raw',
+  'passthrough',
+  'kit-unguarded',
+  'koa-jwt',
+  'jsonwebtoken-keyobject',
+  'fast-jwt',
+  'fast-jwt-cache',
+  'kit-protected',
+  'kit-protected-cache',
+  'kit-scoped',
+  'kit-auth',
+]
+
+/** Every scenario, in table order: `{ id, kind, alg, method, path }`. */
+function allScenarios() {
+  const list = []
+  const add = (kind, alg) =>
+    list.push({
+      id: `${kind} ${alg}`,
+      kind,
+      alg,
+      method: kind === 'kit-auth' ? 'POST' : 'GET',
+      path: kind === 'kit-auth' ? '/auth' : '/hello',
+      verifies: VERIFYING.has(kind),
+    })
+  for (const kind of HS_KINDS) add(kind, 'HS256')
+  for (const alg of ['RS256', 'ES256']) for (const kind of ASYMMETRIC_KINDS) add(kind, alg)
+  return list
+}
+
+/** The JSON body autocannon sends to POST /auth. */
+const LOGIN_BODY = JSON.stringify({ username: 'user1', password: 'abcxyz' })
+
+module.exports = { KINDS, LOGIN_BODY, allScenarios }

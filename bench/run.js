@@ -1,0 +1,631 @@
+#!/usr/bin/env node
+'use strict'
+/**
+ * koa-jwt-kit benchmark harness: `npm run bench` (HTTP scenarios, then the micro-benchmark).
+ *
+ *   node bench/run.js            HTTP scenarios + micro-benchmark
+ *   node bench/run.js --http     HTTP scenarios only
+ *   node bench/run.js --micro    micro-benchmark only (no HTTP)
+ *
+ * Environment: BENCH_QUICK=1 (≤ 60 s smoke run), BENCH_DURATION, BENCH_WARMUP (seconds),
+ * BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_ONLY (regular expression on scenario ids; raw Koa is
+ * always kept), BENCH_NO_PIN=1, BENCH_REBUILD=1. See bench/README.md.
+ *
+ * Every server is a child process on 127.0.0.1, pinned to CPU 1 with taskset when available; the
+ * load generator (autocannon, in this process) is pinned to CPU 0. Children are stopped by PID at
+ * the end, on errors and on SIGINT/SIGTERM; they also exit by themselves when this process dies.
+ */
+const { spawn } = require('node:child_process')
+const { execFileSync } = require('node:child_process')
+const fs = require('node:fs')
+const http = require('node:http')
+const path = require('node:path')
+const { isDeepStrictEqual } = require('node:util')
+
+const {
+  BENCH,
+  SCOPES,
+  ensureBuild,
+  environmentLines,
+  formatInt,
+  keyMaterial,
+  keyObjects,
+  markdownTable,
+  mean,
+  pinProcess,
+  pinnedNode,
+  tasksetPath,
+  typicalPayload,
+} = require('./lib/common')
+const { KINDS, LOGIN_BODY, allScenarios } = require('./lib/scenarios')
+
+const argv = process.argv.slice(2)
+const MODE = argv.includes('--micro') ? 'micro' : argv.includes('--http') ? 'http' : 'all'
+const QUICK = process.env.BENCH_QUICK === '1'
+
+function envNumber(name, fallback) {
+  const raw = process.env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`)
+  return value
+}
+
+const CONFIG = Object.freeze({
+  duration: envNumber('BENCH_DURATION', QUICK ? 0.5 : 10),
+  warmup: envNumber('BENCH_WARMUP', QUICK ? 0.5 : 3),
+  rounds: Math.max(2, Math.floor(envNumber('BENCH_ROUNDS', 2))),
+  connections: Math.floor(envNumber('BENCH_CONNECTIONS', QUICK ? 16 : 32)),
+  sampleInt: QUICK ? 100 : 250,
+  pause: QUICK ? 20 : 500,
+  serverCpu: 1,
+  loadCpu: 0,
+})
+
+const RESULTS_DIR = path.join(BENCH, 'results')
+const loadAverage = () => require('node:os').loadavg().map((x) => x.toFixed(2)).join(' ')
+const loadAverages = { start: loadAverage(), end: '' }
+const log = (...parts) => console.error('[bench]', ...parts)
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+// ---------------------------------------------------------------------------------------------
+// Child processes: every one is tracked and stopped by its PID.
+
+/** Live children by PID. */
+const children = new Map()
+
+function track(child, label) {
+  children.set(child.pid, { child, label })
+  child.once('exit', () => children.delete(child.pid))
+  return child
+}
+
+/** Stops one child by PID: SIGTERM, then SIGKILL after `graceMs`. */
+async function stopChild(child, graceMs = 2000) {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  try {
+    process.kill(child.pid, 'SIGTERM')
+  } catch {
+    return
+  }
+  const timer = new Promise((resolve) => setTimeout(resolve, graceMs, 'timeout'))
+  if ((await Promise.race([exited, timer])) === 'timeout') {
+    try {
+      process.kill(child.pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+    await exited
+  }
+}
+
+let stopping = false
+
+async function stopAll() {
+  stopping = true
+  await Promise.all([...children.values()].map(({ child }) => stopChild(child)))
+}
+
+/** Last resort, synchronous: used on process exit. */
+function killAllNow() {
+  for (const pid of children.keys()) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+  children.clear()
+}
+
+let interrupted = false
+process.on('exit', killAllNow)
+for (const [signal, number] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) {
+  process.on(signal, () => {
+    if (interrupted) return
+    interrupted = true
+    log(`${signal}: stopping ${children.size} child process(es)`)
+    stopAll().finally(() => process.exit(128 + number))
+  })
+}
+
+/** Stops the main flow once a signal arrived (the signal handler stops the children). */
+function checkInterrupted() {
+  if (interrupted) throw new Error('interrupted')
+}
+
+// ---------------------------------------------------------------------------------------------
+// Servers.
+
+/**
+ * Starts the server of a scenario, pinned to the server CPU, and waits for its READY line.
+ *
+ * @returns `{ child, port, notes, stderr() }`
+ */
+function startServer(scenario, token) {
+  // Started on every CPU (start-up of ~20 processes is the slow part of a quick run), then every
+  // thread is pinned to the server CPU once the server is ready, before any load.
+  const script = path.join(BENCH, 'servers', 'server.js')
+  const child = track(
+    spawn(process.execPath, [script, scenario.kind, scenario.alg], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, NODE_ENV: 'production', BENCH_TOKEN: token },
+    }),
+    scenario.id,
+  )
+  let stderr = ''
+  child.stderr.setEncoding('utf8')
+  child.stderr.on('data', (chunk) => {
+    stderr = (stderr + chunk).slice(-4000)
+  })
+  // Never write to the server's stdin: it exits when the pipe closes.
+  child.stdin.on('error', () => {})
+  return new Promise((resolve, reject) => {
+    let buffer = ''
+    const timeout = setTimeout(() => {
+      stopChild(child)
+      reject(new Error(`server did not report readiness within 30 s. stderr: ${stderr.trim()}`))
+    }, 30_000)
+    child.once('exit', (code, signal) => {
+      clearTimeout(timeout)
+      reject(new Error(`server exited (${signal ?? code}) before it was ready. stderr: ${stderr.trim()}`))
+    })
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (chunk) => {
+      buffer += chunk
+      const line = buffer.split('\n').find((l) => l.startsWith('READY '))
+      if (line === undefined) return
+      clearTimeout(timeout)
+      const info = JSON.parse(line.slice(6))
+      if (tasksetPath() && !pinProcess(child.pid, CONFIG.serverCpu)) {
+        reject(new Error(`could not pin the server to CPU ${CONFIG.serverCpu}`))
+        return
+      }
+      const server = { child, port: info.port, notes: info.notes, stderr: () => stderr, exit: null }
+      // A server that dies before the harness stops it is reported (its rows FAIL anyway).
+      child.once('exit', (code, signal) => {
+        if (!stopping) server.exit = `exited unexpectedly (${signal ?? `code ${code}`}) at ${new Date().toISOString()}; stderr: ${stderr.trim().slice(-1500) || '(empty)'}`
+      })
+      resolve(server)
+    })
+  })
+}
+
+/** One HTTP request without keep-alive: `{ status, body }`. */
+function request(port, { method = 'GET', path: target, headers = {}, body }) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method, path: target, headers, agent: false, timeout: 10_000 }, (res) => {
+      let text = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk) => (text += chunk))
+      res.on('end', () => resolve({ status: res.statusCode, body: text }))
+    })
+    req.on('timeout', () => req.destroy(new Error('request timed out')))
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** Changes one character in the middle of the signature (the last one may only hold padding bits). */
+function tamper(token) {
+  const cut = token.lastIndexOf('.')
+  const at = cut + Math.floor((token.length - cut) / 2)
+  const replacement = token[at] === 'A' ? 'B' : 'A'
+  return token.slice(0, at) + replacement + token.slice(at + 1)
+}
+
+function loadRequest(scenario, token) {
+  return scenario.method === 'POST'
+    ? { method: 'POST', path: scenario.path, headers: { 'content-type': 'application/json' }, body: LOGIN_BODY }
+    : { method: 'GET', path: scenario.path, headers: { authorization: `Bearer ${token}` } }
+}
+
+/**
+ * Checks that a server answers what the scenario promises: 200 `{ ok: true }` with the token
+ * (a valid signed token for POST /auth), 401 with a tampered token or without a header.
+ *
+ * @returns the list of problems (empty when fine).
+ */
+async function selfCheck(scenario, port, token) {
+  const problems = []
+  const main = await request(port, loadRequest(scenario, token))
+  if (main.status !== 200) problems.push(`expected 200, got ${main.status} ${main.body.slice(0, 200)}`)
+  else if (scenario.kind === 'kit-auth') {
+    const body = JSON.parse(main.body)
+    const jsonwebtoken = require('jsonwebtoken')
+    const issued = jsonwebtoken.verify(body.access_token, keyObjects(scenario.alg).verifyKey, { algorithms: [scenario.alg] })
+    if (issued.user_id !== 1 || !isDeepStrictEqual(issued.scopes, [...SCOPES])) {
+      problems.push(`POST /auth issued an unexpected payload ${JSON.stringify(issued)}`)
+    }
+  } else if (!isDeepStrictEqual(JSON.parse(main.body), { ok: true })) {
+    problems.push(`unexpected body ${main.body.slice(0, 200)}`)
+  }
+  if (scenario.verifies) {
+    const forged = await request(port, { path: scenario.path, headers: { authorization: `Bearer ${tamper(token)}` } })
+    if (forged.status !== 401) problems.push(`a tampered token got ${forged.status}, expected 401`)
+  }
+  if (scenario.verifies || scenario.kind === 'passthrough') {
+    const missing = await request(port, { path: scenario.path })
+    if (missing.status !== 401) problems.push(`a request without token got ${missing.status}, expected 401`)
+  }
+  return problems
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load.
+
+let clockTicks = 100
+try {
+  clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100
+} catch {
+  // keep 100
+}
+
+/** CPU seconds used so far by a process (Linux), or NaN. */
+function processCpuSeconds(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks
+  } catch {
+    return NaN
+  }
+}
+
+/** Runs autocannon against a server for `seconds`. */
+function runLoad(scenario, server, token, seconds) {
+  const autocannon = require('autocannon')
+  const spec = loadRequest(scenario, token)
+  const serverCpu0 = processCpuSeconds(server.child.pid)
+  const genCpu0 = process.cpuUsage()
+  const started = process.hrtime.bigint()
+  return new Promise((resolve, reject) => {
+    autocannon(
+      {
+        url: `http://127.0.0.1:${server.port}${spec.path}`,
+        method: spec.method,
+        headers: spec.headers,
+        body: spec.body,
+        connections: CONFIG.connections,
+        pipelining: 1,
+        duration: seconds,
+        sampleInt: CONFIG.sampleInt,
+        timeout: 10,
+      },
+      (error, result) => {
+        if (error) return reject(error)
+        const wall = Number(process.hrtime.bigint() - started) / 1e9
+        const gen = process.cpuUsage(genCpu0)
+        const statusCodes = Object.fromEntries(
+          Object.entries(result.statusCodeStats ?? {}).map(([code, stats]) => [code, stats.count]),
+        )
+        resolve({
+          rps: result.requests.total / result.duration,
+          requests: result.requests.total,
+          duration: result.duration,
+          p50: result.latency.p50,
+          p99: result.latency.p99,
+          errors: result.errors,
+          timeouts: result.timeouts,
+          non2xx: result.non2xx,
+          statusCodes,
+          serverCpu: (processCpuSeconds(server.child.pid) - serverCpu0) / wall,
+          serverCpuSeconds: processCpuSeconds(server.child.pid) - serverCpu0,
+          genCpu: (gen.user + gen.system) / 1e6 / wall,
+        })
+      },
+    )
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP benchmark.
+
+function signTokens(algs) {
+  const jsonwebtoken = require('jsonwebtoken')
+  const payload = typicalPayload()
+  const tokens = {}
+  for (const alg of algs) {
+    tokens[alg] = jsonwebtoken.sign(payload, keyObjects(alg).signKey, { algorithm: alg })
+  }
+  return { payload, tokens }
+}
+
+function selectScenarios() {
+  const all = allScenarios()
+  const only = process.env.BENCH_ONLY
+  if (!only) return all
+  const pattern = new RegExp(only)
+  return all.filter((s) => s.kind === 'koa-raw' || pattern.test(s.id))
+}
+
+/** Requests per CPU-second of the server: what one request costs, whatever else ran on its CPU. */
+const efficiency = (m) => (m.serverCpuSeconds > 0 ? m.requests / m.serverCpuSeconds : NaN)
+const throughput = (m) => m.rps
+
+/** Mean over the rounds of metric(a) / metric(b), NaN unless both sides have every round. */
+function meanRatio(a, b, metric = throughput) {
+  if (!a || !b) return NaN
+  const ratios = []
+  for (let r = 0; r < Math.min(a.rounds.length, b.rounds.length); r++) {
+    const x = a.rounds[r]
+    const y = b.rounds[r]
+    if (x && y && metric(y) > 0) ratios.push(metric(x) / metric(y))
+  }
+  return ratios.length === CONFIG.rounds ? mean(ratios) : NaN
+}
+
+const TARGETS = [
+  { a: 'kit-protected HS256', b: 'jsonwebtoken-keyobject HS256', min: 0.95, label: 'protected() cache off vs hand-written jsonwebtoken + KeyObject' },
+  { a: 'kit-protected HS256', b: 'koa-jwt HS256', min: 6, label: 'protected() cache off vs koa-jwt' },
+  { a: 'kit-protected-cache HS256', b: 'fast-jwt-cache HS256', min: 1.0, label: 'protected() cache on vs fast-jwt with cache' },
+  { a: 'kit-protected-cache HS256', b: 'koa-raw HS256', min: 0.85, label: 'protected() cache on vs raw Koa' },
+  { a: 'kit-protected-cache RS256', b: 'koa-raw HS256', min: 0.85, label: 'RS256 protected() cache on vs raw Koa' },
+  { a: 'kit-protected-cache ES256', b: 'koa-raw HS256', min: 0.85, label: 'ES256 protected() cache on vs raw Koa' },
+  { a: 'kit-scoped HS256', b: 'kit-protected HS256', min: 0.95, label: 'scoped() vs protected()' },
+  { a: 'kit-auth HS256', b: 'koa-raw HS256', min: 0.5, label: 'POST /auth vs raw Koa' },
+  { a: 'kit-protected RS256', b: 'jsonwebtoken-keyobject RS256', min: 0.95, label: '(info) RS256 protected() cache off vs hand-written', info: true },
+  { a: 'kit-protected ES256', b: 'jsonwebtoken-keyobject ES256', min: 0.95, label: '(info) ES256 protected() cache off vs hand-written', info: true },
+  { a: 'kit-unguarded HS256', b: 'koa-raw HS256', min: null, label: '(info) cost of mounting Initialize on the app (no guard)', info: true },
+]
+
+async function runHttp() {
+  const scenarios = selectScenarios()
+  const algs = [...new Set(scenarios.map((s) => s.alg))]
+  const { payload, tokens } = signTokens(algs)
+  const perRun = CONFIG.warmup + CONFIG.rounds * CONFIG.duration + (CONFIG.rounds + 1) * (CONFIG.pause / 1000 + 0.15)
+  const budget = scenarios.length * perRun
+  log(
+    `${scenarios.length} scenarios × (${CONFIG.warmup} s warm-up + ${CONFIG.rounds} × ${CONFIG.duration} s), ` +
+      `${CONFIG.connections} connections, ≈ ${Math.ceil(budget)} s of load${QUICK ? ' (BENCH_QUICK)' : ''}`,
+  )
+  const watchdog = setTimeout(() => {
+    log(`watchdog: the run exceeded ${Math.ceil(budget * 2 + 120)} s, stopping everything`)
+    stopAll().finally(() => process.exit(2))
+  }, (budget * 2 + 120) * 1000)
+  watchdog.unref()
+
+  const state = new Map(scenarios.map((s) => [s.id, { scenario: s, server: null, problems: [], notes: [], warmup: null, rounds: [] }]))
+  log('starting servers ...')
+  const startedServers = Date.now()
+  await Promise.all(
+    scenarios.map(async (s) => {
+      const entry = state.get(s.id)
+      try {
+        entry.server = await startServer(s, tokens[s.alg])
+        entry.notes.push(...entry.server.notes)
+        entry.problems.push(...(await selfCheck(s, entry.server.port, tokens[s.alg])))
+      } catch (error) {
+        entry.problems.push(error.message)
+      }
+    }),
+  )
+  log(`servers ready and checked in ${Date.now() - startedServers} ms`)
+  const pinned = pinProcess(process.pid, CONFIG.loadCpu)
+  log(pinned ? `load generator pinned to CPU ${CONFIG.loadCpu}, servers to CPU ${CONFIG.serverCpu}` : 'no CPU pinning (taskset unavailable or fewer than 2 CPUs)')
+  checkInterrupted()
+  const runnable = scenarios.filter((s) => state.get(s.id).server && state.get(s.id).problems.length === 0)
+  for (const s of scenarios) {
+    const entry = state.get(s.id)
+    if (entry.problems.length > 0) log(`FAIL ${s.id}: ${entry.problems.join('; ')}`)
+  }
+
+  log('warm-up (discarded) ...')
+  for (const s of runnable) {
+    checkInterrupted()
+    const entry = state.get(s.id)
+    entry.warmup = await runLoad(s, entry.server, tokens[s.alg], CONFIG.warmup)
+    await sleep(CONFIG.pause)
+  }
+  for (let round = 0; round < CONFIG.rounds; round++) {
+    // Interleaved: every scenario once per round, the order reversed every other round.
+    const order = round % 2 === 0 ? runnable : [...runnable].reverse()
+    log(`round ${round + 1}/${CONFIG.rounds} ...`)
+    for (const s of order) {
+      checkInterrupted()
+      const entry = state.get(s.id)
+      const measured = await runLoad(s, entry.server, tokens[s.alg], CONFIG.duration)
+      entry.rounds[round] = measured
+      log(`  ${s.id.padEnd(30)} ${formatInt(measured.rps).padStart(8)} req/s  p99 ${measured.p99} ms  server CPU ${(measured.serverCpu * 100).toFixed(0)}%`)
+      await sleep(CONFIG.pause)
+    }
+  }
+  loadAverages.end = loadAverage()
+  log('stopping servers ...')
+  await stopAll()
+  clearTimeout(watchdog)
+  return { scenarios, state, payload }
+}
+
+function renderHttp({ scenarios, state, payload }) {
+  const raw = state.get('koa-raw HS256')
+  const header = ['Scenario', ...Array.from({ length: CONFIG.rounds }, (_, r) => `R${r + 1} req/s`), 'Mean req/s', '× raw Koa', 'p50 ms', 'p99 ms', 'Errors', 'Non-2xx', 'CPU srv/gen', 'req/CPU-s', '× raw (CPU)', 'Status']
+  const rows = []
+  const notes = []
+  for (const s of scenarios) {
+    const entry = state.get(s.id)
+    const measured = entry.rounds.filter(Boolean)
+    const errors = measured.reduce((n, m) => n + m.errors, 0)
+    const non2xx = measured.reduce((n, m) => n + m.non2xx, 0)
+    const complete = measured.length === CONFIG.rounds
+    const ok = complete && entry.problems.length === 0 && errors === 0 && non2xx === 0 && !entry.server?.exit
+    if (entry.warmup && (entry.warmup.errors > 0 || entry.warmup.non2xx > 0)) {
+      notes.push(`${s.id}: warm-up saw ${entry.warmup.errors} errors and ${entry.warmup.non2xx} non-2xx responses`)
+    }
+    for (const m of measured) {
+      if (m.non2xx > 0) notes.push(`${s.id}: status codes ${JSON.stringify(m.statusCodes)}`)
+    }
+    for (const problem of entry.problems) notes.push(`${s.id}: FAIL: ${problem}`)
+    if (entry.server?.exit) notes.push(`${s.id}: server ${entry.server.exit}`)
+    for (const note of entry.notes) notes.push(`${s.id}: ${note}`)
+    rows.push([
+      s.id,
+      ...Array.from({ length: CONFIG.rounds }, (_, r) => (entry.rounds[r] ? formatInt(entry.rounds[r].rps) : '—')),
+      complete ? formatInt(mean(measured.map((m) => m.rps))) : '—',
+      complete && raw ? meanRatio(entry, raw).toFixed(2) : '—',
+      complete ? mean(measured.map((m) => m.p50)).toFixed(2) : '—',
+      complete ? mean(measured.map((m) => m.p99)).toFixed(2) : '—',
+      complete ? errors : '—',
+      complete ? non2xx : '—',
+      complete
+        ? `${(mean(measured.map((m) => m.serverCpu)) * 100).toFixed(0)}/${(mean(measured.map((m) => m.genCpu)) * 100).toFixed(0)}%`
+        : '—',
+      complete ? formatInt(mean(measured.map(efficiency))) : '—',
+      complete && raw ? meanRatio(entry, raw, efficiency).toFixed(2) : '—',
+      ok ? 'OK' : 'FAIL',
+    ])
+  }
+  const starved = scenarios.filter((s) => {
+    const m = state.get(s.id).rounds.filter(Boolean)
+    return m.length > 0 && mean(m.map((x) => x.serverCpu)) < 0.85
+  })
+  if (starved.length > 0) {
+    notes.push(
+      `${starved.length}/${scenarios.length} servers used less than 85% of their CPU while loaded: other processes ` +
+        `were competing for CPU ${CONFIG.serverCpu} (load average ${loadAverages.start} at start, ${loadAverages.end} at end); ` +
+        'treat the absolute numbers and the ratios as noisy',
+    )
+  }
+  const genBound = scenarios.filter((s) => {
+    const m = state.get(s.id).rounds.filter(Boolean)
+    return m.length > 0 && mean(m.map((x) => x.genCpu)) > 0.9 && mean(m.map((x) => x.serverCpu)) < 0.9
+  })
+  if (genBound.length > 0) {
+    notes.push(`load generator near saturation while the server was not (results capped by autocannon): ${genBound.map((s) => s.id).join(', ')}`)
+  }
+
+  const targetRows = []
+  for (const t of TARGETS) {
+    const a = state.get(t.a)
+    const b = state.get(t.b)
+    if (!a || !b) continue
+    const ratio = meanRatio(a, b)
+    const perCpu = meanRatio(a, b, efficiency)
+    const verdict = !Number.isFinite(ratio) ? 'n/a' : t.min === null || t.info ? 'info' : ratio >= t.min ? 'MET' : 'MISSED'
+    const cpuVerdict = !Number.isFinite(perCpu) || t.min === null || t.info ? '' : perCpu >= t.min ? ' (MET per CPU-s)' : ' (MISSED per CPU-s)'
+    targetRows.push([
+      t.label,
+      `${t.a} / ${t.b}`,
+      Number.isFinite(ratio) ? ratio.toFixed(2) : '—',
+      Number.isFinite(perCpu) ? perCpu.toFixed(2) : '—',
+      t.min === null ? '—' : `≥ ${t.min}`,
+      verdict + cpuVerdict,
+    ])
+  }
+
+  const lines = [
+    markdownTable(header, rows, ['l', ...Array(CONFIG.rounds + 2).fill('r'), 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l']),
+    '',
+    'Targets (mean of the per-round ratios; the verdict uses req/s, the per-CPU-second ratio is shown because it is',
+    'less sensitive to other processes taking CPU time from the server):',
+    '',
+    markdownTable(['Target', 'Ratio', 'req/s ratio', 'per CPU-s ratio', 'Required', 'Result'], targetRows, ['l', 'l', 'r', 'r', 'r', 'l']),
+  ]
+  if (notes.length > 0) lines.push('', 'Notes:', '', ...notes.map((n) => `- ${n}`))
+  const settings = [
+    `- Settings: ${CONFIG.rounds} rounds × ${CONFIG.duration} s per scenario (interleaved, order reversed every other round), ` +
+      `warm-up ${CONFIG.warmup} s per scenario (discarded), ${CONFIG.connections} connections, pipelining 1, 127.0.0.1` +
+      (tasksetPath() ? `, server on CPU ${CONFIG.serverCpu}, autocannon on CPU ${CONFIG.loadCpu} (taskset)` : ', no CPU pinning') +
+      (QUICK ? ' — QUICK smoke run, numbers are indicative only' : ''),
+    `- Load average (1/5/15 min): ${loadAverages.start} before the HTTP runs, ${loadAverages.end} after them`,
+    `- Token: ${JSON.stringify(Object.keys(payload))} payload, scopes ${JSON.stringify(SCOPES)}, exp in 10 years; ` +
+      '"CPU srv/gen" = CPU use of the server process / of the load generator during the measured rounds; ' +
+      '"req/CPU-s" = requests served per CPU-second of the server process',
+  ]
+  return { table: lines.join('\n'), settings }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Micro-benchmark (a pinned child process running bench/micro.js).
+
+function runMicro() {
+  const { command, args } = pinnedNode(tasksetPath() ? CONFIG.serverCpu : null, [path.join(BENCH, 'micro.js'), '--markdown'])
+  return new Promise((resolve, reject) => {
+    const child = track(spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'], env: process.env }), 'micro')
+    child.stdin.on('error', () => {})
+    let out = ''
+    child.stdout.setEncoding('utf8')
+    child.stdout.on('data', (chunk) => (out += chunk))
+    const timer = setTimeout(() => {
+      log('micro-benchmark exceeded 10 minutes, stopping it')
+      stopChild(child)
+    }, 600_000)
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer)
+      if (code === 0) resolve(out.trim())
+      else reject(new Error(`micro-benchmark failed (${signal ?? code})`))
+    })
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const started = Date.now()
+  log(await ensureBuild(log, (child) => track(child, 'tsc')))
+  checkInterrupted()
+  // Fail early with a clear message when key material is unreadable.
+  for (const alg of ['HS256', 'RS256', 'ES256']) keyMaterial(alg)
+
+  const sections = [
+    `# koa-jwt-kit benchmark${QUICK ? ' (QUICK smoke run)' : ''}`,
+    '',
+    `Run on ${new Date().toISOString()} with \`${['node bench/run.js', ...argv].join(' ')}\`${QUICK ? ' and BENCH_QUICK=1' : ''}.`,
+    '',
+    ...environmentLines(),
+  ]
+  let failed = false
+  fs.mkdirSync(RESULTS_DIR, { recursive: true })
+  const file = path.join(RESULTS_DIR, MODE === 'micro' ? 'micro.md' : 'latest.md')
+  const save = (extra = []) => {
+    const text = `${[...sections, ...extra].join('\n')}\n`
+    fs.writeFileSync(file, text)
+    return text
+  }
+  if (MODE !== 'micro') {
+    const result = await runHttp()
+    const raw = {
+      config: CONFIG,
+      loadAverages,
+      scenarios: result.scenarios.map((s) => {
+        const { problems, notes, warmup, rounds } = result.state.get(s.id)
+        return { ...s, problems, notes, warmup, rounds }
+      }),
+    }
+    fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(raw, null, 1)}\n`)
+    const { table, settings } = renderHttp(result)
+    failed = table.includes('| FAIL |')
+    sections.push(...settings, '', '## HTTP (req/s, higher is better)', '', table)
+    // Saved now, so a failing micro-benchmark never loses the HTTP results.
+    save(['', '(micro-benchmark pending)'])
+  }
+  if (MODE !== 'http' && !interrupted) {
+    log('micro-benchmark ...')
+    let micro
+    try {
+      micro = await runMicro()
+    } catch (error) {
+      if (interrupted) throw error
+      log(error.message)
+      micro = `FAILED: ${error.message} (see the output above)`
+      failed = true
+    }
+    sections.push('', '## Micro-benchmark (no HTTP)', '', micro)
+  }
+  sections.push('', `Total time: ${Math.round((Date.now() - started) / 1000)} s.`)
+  const text = save()
+  process.stdout.write(`\n${text}`)
+  log(`written to ${path.relative(process.cwd(), file)}`)
+  if (failed) {
+    log('some scenarios FAILED (see the Status column and the notes)')
+    process.exitCode = 1
+  }
+}
+
+main().catch(async (error) => {
+  if (interrupted) return // the signal handler stops the children and exits
+  console.error(error)
+  await stopAll()
+  process.exit(1)
+})

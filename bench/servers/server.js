@@ -1,0 +1,186 @@
+'use strict'
+/**
+ * One benchmark server: `node bench/servers/server.js <kind> <alg>`.
+ *
+ * Listens on 127.0.0.1 on a free port and prints `READY {"port":...,"notes":[...]}` on stdout.
+ * Exits when its stdin closes (the harness died) or on SIGTERM/SIGINT.
+ * koa-jwt-kit is loaded from dist/ (bench/run.js builds it first).
+ */
+const { createPublicKey, createSecretKey } = require('node:crypto')
+const path = require('node:path')
+
+const Router = require('@koa/router')
+const Koa = require('koa')
+
+const { DIST, SCOPES, keyMaterial } = require('../lib/common')
+
+const [kind, alg = 'HS256'] = process.argv.slice(2)
+const notes = []
+/** Checks run after the app is built and before readiness is reported. */
+const probes = []
+
+process.on('warning', (warning) => {
+  if (warning.code === 'KOA_JWT_KIT_UNKNOWN_OPTION') notes.push(`library warning: ${warning.message}`)
+})
+
+const material = keyMaterial(alg)
+const symmetric = material.secret !== undefined
+
+/** The handler every route ends with: the same work everywhere. */
+function hello(ctx) {
+  ctx.body = { ok: true }
+}
+
+function unauthorized(ctx) {
+  ctx.status = 401
+  ctx.body = { error: 'Unauthorized' }
+}
+
+/** Reads `Authorization: Bearer <token>`; undefined when absent or of another scheme. */
+function bearer(ctx) {
+  const header = ctx.headers.authorization
+  return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined
+}
+
+/** Middleware around a synchronous `verify(token) → payload` that throws on failure. */
+function verifying(verify) {
+  return function verifyMiddleware(ctx, next) {
+    const token = bearer(ctx)
+    if (token === undefined) return unauthorized(ctx)
+    try {
+      ctx.state.jwt = verify(token)
+    } catch {
+      return unauthorized(ctx)
+    }
+    return next()
+  }
+}
+
+function kitInstance(app, extra = {}) {
+  const { Initialize } = require(DIST)
+  const keys = symmetric ? { secret: material.secret } : { secret: material.publicPem, privateKey: material.privatePem }
+  const jwt = new Initialize(app, {
+    ...keys,
+    algorithm: alg,
+    authenticate: () => ({ user_id: 1, scopes: [...SCOPES] }),
+    addScopesToPayload: (user) => user.scopes,
+    ...extra,
+  })
+  return jwt
+}
+
+function build() {
+  const app = new Koa()
+  const router = new Router()
+  switch (kind) {
+    case 'koa-raw':
+      router.get('/hello', hello)
+      break
+    case 'passthrough':
+      router.get(
+        '/hello',
+        function passthrough(ctx, next) {
+          const token = bearer(ctx)
+          if (token === undefined) return unauthorized(ctx)
+          ctx.state.token = token
+          return next()
+        },
+        hello,
+      )
+      break
+    case 'kit-unguarded':
+      kitInstance(app)
+      router.get('/hello', hello)
+      break
+    case 'koa-jwt': {
+      const koaJwt = require('koa-jwt')
+      router.get('/hello', koaJwt({ secret: symmetric ? material.secret : material.publicPem, algorithms: [alg] }), hello)
+      break
+    }
+    case 'jsonwebtoken-keyobject': {
+      const jsonwebtoken = require('jsonwebtoken')
+      const key = symmetric ? createSecretKey(Buffer.from(material.secret, 'utf8')) : createPublicKey(material.publicPem)
+      const options = Object.freeze({ algorithms: Object.freeze([alg]) })
+      router.get('/hello', verifying((token) => jsonwebtoken.verify(token, key, options)), hello)
+      break
+    }
+    case 'fast-jwt':
+    case 'fast-jwt-cache': {
+      const { createVerifier } = require('fast-jwt')
+      const verify = createVerifier({
+        key: symmetric ? material.secret : material.publicPem,
+        algorithms: [alg],
+        cache: kind === 'fast-jwt-cache',
+      })
+      router.get('/hello', verifying(verify), hello)
+      break
+    }
+    case 'kit-protected':
+      router.get('/hello', kitInstance(app).protected(), hello)
+      break
+    case 'kit-protected-cache': {
+      const warnings = notes.length
+      const jwt = kitInstance(app, { verifyCache: { max: 1000 } })
+      probes.push(async () => {
+        // Accepted = no unknown-option warning. Active = verifying the bench token twice gives
+        // back the very same payload object (a cache hit), which an uncached verify never does.
+        const accepted = notes.length === warnings
+        const first = await jwt.auth.verifyToken(process.env.BENCH_TOKEN)
+        const second = await jwt.auth.verifyToken(process.env.BENCH_TOKEN)
+        notes.push(
+          `verifyCache ${accepted ? 'accepted' : 'NOT accepted'} by Initialize; ` +
+            (first === second ? 'cache hit observed (same payload object on the second verification)' : 'no cache hit observed: the row may measure the uncached path'),
+        )
+      })
+      router.get('/hello', jwt.protected(), hello)
+      break
+    }
+    case 'kit-scoped':
+      router.get('/hello', kitInstance(app).scoped(['user:read']), hello)
+      break
+    case 'kit-auth':
+      // POST /auth is mounted by Initialize itself.
+      kitInstance(app)
+      break
+    default:
+      throw new Error(`unknown scenario kind "${kind}"`)
+  }
+  app.use(router.routes())
+  return app
+}
+
+let server
+
+async function start() {
+  const app = build()
+  // Warnings are emitted on a later tick than emitWarning: let them arrive first.
+  await new Promise((resolve) => setImmediate(resolve))
+  for (const probe of probes) await probe()
+  server = app.listen(0, '127.0.0.1', () => {
+    process.stdout.write(`READY ${JSON.stringify({ port: server.address().port, pid: process.pid, notes })}\n`)
+  })
+  server.keepAliveTimeout = 60_000
+}
+
+start().catch((error) => {
+  process.stderr.write(`server ${kind} ${alg} failed to start: ${error && error.stack ? error.stack : error}\n`)
+  process.exit(1)
+})
+
+function shutdown() {
+  server?.close()
+  server?.closeAllConnections?.()
+  process.exit(0)
+}
+// The cause goes to stderr: the harness shows it when a server stops before it was told to.
+const stopOn = (cause) => () => {
+  process.stderr.write(`server ${kind} ${alg} (pid ${process.pid}) stopping: ${cause}\n`)
+  shutdown()
+}
+process.on('SIGTERM', stopOn('SIGTERM'))
+process.on('SIGINT', stopOn('SIGINT'))
+process.on('SIGHUP', stopOn('SIGHUP'))
+// The harness holds our stdin open; when it goes away (even killed), so do we.
+process.stdin.on('end', stopOn('stdin closed (harness gone)'))
+process.stdin.on('error', stopOn('stdin error'))
+process.stdin.resume()
