@@ -13,7 +13,16 @@
  *
  * Environment: BENCH_QUICK=1 (short), BENCH_MICRO_MS (ms per round), BENCH_MICRO_ROUNDS.
  */
-const { DIST, ensureBuild, formatInt, keyMaterial, keyObjects, markdownTable, mean, typicalPayload } = require('./lib/common')
+const {
+  DIST,
+  ensureBuild,
+  formatInt,
+  keyMaterial,
+  keyObjects,
+  markdownTable,
+  mean,
+  typicalPayload,
+} = require('./lib/common')
 
 const QUICK = process.env.BENCH_QUICK === '1'
 const ROUND_MS = Number(process.env.BENCH_MICRO_MS) || (QUICK ? 100 : 400)
@@ -81,7 +90,8 @@ function cases(alg) {
       'koa-jwt-kit verifySignature + checkClaims',
       () => {
         const decoded = kit.verifySignature(token, compiled.verifyKey, alg)
-        kit.checkClaims(decoded, { now: Date.now() / 1000, leeway: 180, verifyExp: true, audience: null, issuer: null })
+        const now = Date.now() / 1000
+        kit.checkClaims(decoded, { now, leeway: 180, verifyExp: true, audience: null, issuer: null })
         return decoded
       },
     ],
@@ -94,11 +104,15 @@ function cases(alg) {
   for (const [name, fn] of sign) {
     const produced = fn()
     const back = jsonwebtoken.verify(produced, verifyKey, verifyOptions)
-    if (back.user_id !== 1 || back.exp !== payload.exp || back.scopes.length !== 5) throw new Error(`${alg} ${name}: bad token`)
+    if (back.user_id !== 1 || back.exp !== payload.exp || back.scopes.length !== 5) {
+      throw new Error(`${alg} ${name}: bad token`)
+    }
   }
   for (const [name, fn] of verify) {
     const decoded = fn()
-    if (decoded.user_id !== 1 || decoded.exp !== payload.exp) throw new Error(`${alg} ${name}: bad payload`)
+    if (decoded.user_id !== 1 || decoded.exp !== payload.exp) {
+      throw new Error(`${alg} ${name}: bad payload`)
+    }
   }
   return {
     sign: sign.map(([name, fn]) => [name, () => wrap(fn())]),
@@ -121,7 +135,10 @@ function cacheKeyCases() {
   const copy = () => (' ' + token).slice(1)
   return [
     ['Map.get(token) (token is the key)', () => [byToken.get(copy())]],
-    ['Map.get(sha256(token)) (hashed key)', () => [byHash.get(createHash('sha256').update(copy()).digest('base64'))]],
+    [
+      'Map.get(sha256(token)) (hashed key)',
+      () => [byHash.get(createHash('sha256').update(copy()).digest('base64'))],
+    ],
   ]
 }
 
@@ -281,7 +298,15 @@ function run() {
   log('cache key ...')
   const keyResults = measureGroup(cacheKeyCases())
   for (const r of keyResults) {
-    rows.push(['—', 'cache lookup', r.name, formatInt(r.opsPerSecond), (1e6 / r.opsPerSecond).toFixed(3), (r.opsPerSecond / keyResults[0].opsPerSecond).toFixed(2), `±${((r.spread / 2) * 100).toFixed(0)}%`])
+    rows.push([
+      '—',
+      'cache lookup',
+      r.name,
+      formatInt(r.opsPerSecond),
+      (1e6 / r.opsPerSecond).toFixed(3),
+      (r.opsPerSecond / keyResults[0].opsPerSecond).toFixed(2),
+      `±${((r.spread / 2) * 100).toFixed(0)}%`,
+    ])
   }
   if (sink === 0) log('(sink)')
   const table = markdownTable(
@@ -309,10 +334,14 @@ async function runAll() {
     'One call = a fresh Koa context (`app.createContext` over an IncomingMessage/ServerResponse, no ' +
       'socket I/O), the middleware, then the `{ ok: true }` handler. µs/call is the best of the rounds; ' +
       '"overhead" subtracts the "none" row. The koa-jwt-kit rows call the middleware directly, so the ' +
-      'router and error renderer that `Initialize` mounts on the app are not included (see kit-unguarded ' +
+      'middleware that `Initialize` adds to the app (its endpoint router) is not included (see kit-unguarded ' +
       'in the HTTP table).',
     '',
-    markdownTable(['Middleware', 'µs/call', 'overhead µs', 'overhead × hand-written'], middleware, ['l', 'r', 'r', 'r']),
+    markdownTable(
+      ['Middleware', 'µs/call', 'overhead µs', 'overhead × hand-written'],
+      middleware,
+      ['l', 'r', 'r', 'r'],
+    ),
   ].join('\n')
 }
 

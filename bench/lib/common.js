@@ -83,14 +83,16 @@ async function ensureBuild(log = console.error, onChild = () => {}) {
     fs.statSync(path.join(ROOT, 'tsconfig.json')).mtimeMs,
     fs.statSync(path.join(ROOT, 'tsconfig.build.json')).mtimeMs,
   )
-  if (fs.existsSync(entry) && fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= inputs && process.env.BENCH_REBUILD !== '1') {
-    return 'dist/ up to date'
-  }
+  const fresh = fs.existsSync(entry) && fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= inputs
+  if (fresh && process.env.BENCH_REBUILD !== '1') return 'dist/ up to date'
   fs.rmSync(stamp, { force: true })
   log('building dist/ (tsc -p tsconfig.build.json) ...')
   const started = Date.now()
   const tsc = require.resolve('typescript/bin/tsc', { paths: [ROOT] })
-  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   onChild(child)
   let output = ''
   child.stdout.on('data', (chunk) => (output += chunk))
@@ -152,8 +154,9 @@ function packageVersion(name) {
 
 function gitRevision() {
   try {
-    const rev = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim()
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'source'], { cwd: ROOT, encoding: 'utf8' }).trim()
+    const git = (...args) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim()
+    const rev = git('rev-parse', '--short', 'HEAD')
+    const dirty = git('status', '--porcelain', '--', 'source')
     return dirty ? `${rev} (source/ modified)` : rev
   } catch {
     return 'n/a'
@@ -171,9 +174,11 @@ function environmentLines() {
   }
   const kit = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version
   const names = ['koa', '@koa/router', 'koa-body', 'jsonwebtoken', 'koa-jwt', 'fast-jwt', 'autocannon']
+  const memory = `${Math.round(os.totalmem() / 2 ** 30)} GiB RAM`
+  const versions = names.map((n) => `${n} ${packageVersion(n)}`).join(', ')
   return [
-    `- Machine: ${os.cpus().length} CPUs (nproc), ${model}, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, ${os.type()} ${os.release()}`,
-    `- Node ${process.version}; koa-jwt-kit ${kit} (git ${gitRevision()}); ${names.map((n) => `${n} ${packageVersion(n)}`).join(', ')}`,
+    `- Machine: ${os.cpus().length} CPUs (nproc), ${model}, ${memory}, ${os.type()} ${os.release()}`,
+    `- Node ${process.version}; koa-jwt-kit ${kit} (git ${gitRevision()}); ${versions}`,
   ]
 }
 

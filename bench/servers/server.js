@@ -58,7 +58,9 @@ function verifying(verify) {
 
 function kitInstance(app, extra = {}) {
   const { Initialize } = require(DIST)
-  const keys = symmetric ? { secret: material.secret } : { secret: material.publicPem, privateKey: material.privatePem }
+  const keys = symmetric
+    ? { secret: material.secret }
+    : { secret: material.publicPem, privateKey: material.privatePem }
   const jwt = new Initialize(app, {
     ...keys,
     algorithm: alg,
@@ -94,12 +96,15 @@ function build() {
       break
     case 'koa-jwt': {
       const koaJwt = require('koa-jwt')
-      router.get('/hello', koaJwt({ secret: symmetric ? material.secret : material.publicPem, algorithms: [alg] }), hello)
+      const secret = symmetric ? material.secret : material.publicPem
+      router.get('/hello', koaJwt({ secret, algorithms: [alg] }), hello)
       break
     }
     case 'jsonwebtoken-keyobject': {
       const jsonwebtoken = require('jsonwebtoken')
-      const key = symmetric ? createSecretKey(Buffer.from(material.secret, 'utf8')) : createPublicKey(material.publicPem)
+      const key = symmetric
+        ? createSecretKey(Buffer.from(material.secret, 'utf8'))
+        : createPublicKey(material.publicPem)
       const options = Object.freeze({ algorithms: Object.freeze([alg]) })
       router.get('/hello', verifying((token) => jsonwebtoken.verify(token, key, options)), hello)
       break
@@ -129,7 +134,9 @@ function build() {
         const second = await jwt.auth.verifyToken(process.env.BENCH_TOKEN)
         notes.push(
           `verifyCache ${accepted ? 'accepted' : 'NOT accepted'} by Initialize; ` +
-            (first === second ? 'cache hit observed (same payload object on the second verification)' : 'no cache hit observed: the row may measure the uncached path'),
+            (first === second
+              ? 'cache hit observed (same payload object on the second verification)'
+              : 'no cache hit observed: the row may measure the uncached path'),
         )
       })
       router.get('/hello', jwt.protected(), hello)
@@ -157,13 +164,15 @@ async function start() {
   await new Promise((resolve) => setImmediate(resolve))
   for (const probe of probes) await probe()
   server = app.listen(0, '127.0.0.1', () => {
-    process.stdout.write(`READY ${JSON.stringify({ port: server.address().port, pid: process.pid, notes })}\n`)
+    const info = { port: server.address().port, pid: process.pid, notes }
+    process.stdout.write(`READY ${JSON.stringify(info)}\n`)
   })
   server.keepAliveTimeout = 60_000
 }
 
 start().catch((error) => {
-  process.stderr.write(`server ${kind} ${alg} failed to start: ${error && error.stack ? error.stack : error}\n`)
+  const reason = error && error.stack ? error.stack : error
+  process.stderr.write(`server ${kind} ${alg} failed to start: ${reason}\n`)
   process.exit(1)
 })
 

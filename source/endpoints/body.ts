@@ -21,8 +21,8 @@ const parser: Middleware = koaBody({
   urlencoded: true,
   text: false,
   multipart: false,
-  jsonLimit: '100kb',
-  formLimit: '100kb',
+  jsonLimit: 100 * 1024,
+  formLimit: 100 * 1024,
   onError(error) {
     throw bodyError(error)
   },
