@@ -371,6 +371,18 @@ export class HandlerFailed extends KoaJwtError {
   override name = 'HandlerFailed'
 }
 
+/**
+ * What a failure of a user hook (handler, scope function, store...) becomes: library errors and
+ * HTTP errors below 500 pass through unchanged, anything else is a 500 `HandlerFailed` with the
+ * original as `cause`. @internal
+ */
+export function asLibraryError(error: unknown): unknown {
+  if (error instanceof KoaJwtError) return error
+  const status = (error as { status?: unknown } | null)?.status
+  if (typeof status === 'number' && status < 500) return error
+  return new HandlerFailed(null, { cause: error })
+}
+
 /** True when `value` is a koa-jwt-kit error. */
 export function isKoaJwtError(value: unknown): value is KoaJwtError {
   return value instanceof KoaJwtError

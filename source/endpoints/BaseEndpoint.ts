@@ -2,7 +2,7 @@ import type { Context, Middleware } from 'koa'
 
 import type { Authentication } from '../Authentication'
 import type { Configuration } from '../Configuration'
-import { HandlerFailed, KoaJwtError } from '../errors'
+import { KoaJwtError, asLibraryError } from '../errors'
 import type { Responses } from '../Responses'
 import { endpointOfRequest } from '../registry'
 import { readBody } from './body'
@@ -121,9 +121,8 @@ export class BaseEndpoint {
   }
 
   #asLibraryError(error: unknown): KoaJwtError {
-    if (error instanceof KoaJwtError) return error
-    const status = (error as { status?: unknown } | null)?.status
-    if (!this.wrapsHandlerErrors || (typeof status === 'number' && status < 500)) throw error
-    return new HandlerFailed(null, { cause: error })
+    const converted = error instanceof KoaJwtError || this.wrapsHandlerErrors ? asLibraryError(error) : error
+    if (!(converted instanceof KoaJwtError)) throw error
+    return converted
   }
 }

@@ -6,6 +6,7 @@ import type { Context, Next } from 'koa'
 
 import { DECODE_FAILURE_CODES } from '../core/token'
 import {
+  asLibraryError,
   HandlerFailed,
   InvalidConfiguration,
   InvalidToken,
@@ -110,17 +111,6 @@ export function toUnauthorized(error: unknown, debug: boolean): KoaJwtError {
     return new Unauthorized(error.reasons, { status: 401, code: error.code, cause: error })
   }
   return error
-}
-
-/**
- * A user hook (scope function, `destructureScopes`, `retrieveUser`...) failed inside a check: HTTP
- * errors below 500 pass through, anything else becomes a rendered 500 `HandlerFailed`. @internal
- */
-export function asLibraryError(error: unknown): unknown {
-  if (error instanceof KoaJwtError) return error
-  const status = (error as { status?: unknown } | null)?.status
-  if (typeof status === 'number' && status < 500) return error
-  return new HandlerFailed(null, { cause: error })
 }
 
 /** Answers a failed check: a redirect when asked for, else the rendered error. @internal */
