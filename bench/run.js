@@ -6,6 +6,7 @@
  *   node bench/run.js            HTTP scenarios + micro-benchmark
  *   node bench/run.js --http     HTTP scenarios only
  *   node bench/run.js --micro    micro-benchmark only (no HTTP)
+ *   node bench/run.js --profile kit-auth [HS256]   CPU profile of one scenario's server
  *
  * Environment: BENCH_QUICK=1 (≤ 60 s smoke run), BENCH_DURATION, BENCH_WARMUP (seconds),
  * BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_ONLY (regular expression on scenario ids; raw Koa is
@@ -40,7 +41,13 @@ const {
 const { KINDS, LOGIN_BODY, allScenarios } = require('./lib/scenarios')
 
 const argv = process.argv.slice(2)
-const MODE = argv.includes('--micro') ? 'micro' : argv.includes('--http') ? 'http' : 'all'
+const MODE = argv.includes('--profile')
+  ? 'profile'
+  : argv.includes('--micro')
+    ? 'micro'
+    : argv.includes('--http')
+      ? 'http'
+      : 'all'
 const QUICK = process.env.BENCH_QUICK === '1'
 
 function envNumber(name, fallback) {
@@ -143,12 +150,12 @@ function checkInterrupted() {
  *
  * @returns `{ child, port, notes, stderr() }`
  */
-function startServer(scenario, token) {
+function startServer(scenario, token, nodeArgs = []) {
   // Started on every CPU (start-up of ~20 processes is the slow part of a quick run), then every
   // thread is pinned to the server CPU once the server is ready, before any load.
   const script = path.join(BENCH, 'servers', 'server.js')
   const child = track(
-    spawn(process.execPath, [script, scenario.kind, scenario.alg], {
+    spawn(process.execPath, [...nodeArgs, script, scenario.kind, scenario.alg], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, NODE_ENV: 'production', BENCH_TOKEN: token },
     }),
@@ -240,7 +247,7 @@ async function selfCheck(scenario, port, token) {
   const problems = []
   const main = await request(port, loadRequest(scenario, token))
   if (main.status !== 200) problems.push(`expected 200, got ${main.status} ${main.body.slice(0, 200)}`)
-  else if (scenario.kind === 'kit-auth') {
+  else if (scenario.signs) {
     const body = JSON.parse(main.body)
     const jsonwebtoken = require('jsonwebtoken')
     const { verifyKey } = keyObjects(scenario.alg)
@@ -408,6 +415,27 @@ const TARGETS = [
   { a: 'kit-protected-cache ES256', b: 'koa-raw', min: 0.85, label: 'ES256 protected() cache on vs raw Koa' },
   { a: 'kit-scoped HS256', b: 'kit-protected HS256', min: 0.95, label: 'scoped() vs protected()' },
   { a: 'kit-auth HS256', b: 'koa-raw', min: 0.5, label: 'POST /auth vs raw Koa' },
+  {
+    a: 'kit-auth HS256',
+    b: 'login-handwritten HS256',
+    min: 0.95,
+    label: '(info) POST /auth vs hand-written login (koa-body + jsonwebtoken KeyObject)',
+    info: true,
+  },
+  {
+    a: 'login-handwritten HS256',
+    b: 'koa-raw',
+    min: null,
+    label: '(info) floor: hand-written login vs raw Koa',
+    info: true,
+  },
+  {
+    a: 'koa-raw-post HS256',
+    b: 'koa-raw',
+    min: null,
+    label: '(info) POST with the login body, not read, vs raw Koa GET',
+    info: true,
+  },
   {
     a: 'kit-protected RS256',
     b: 'jsonwebtoken-keyobject RS256',
@@ -682,12 +710,70 @@ function report(file) {
   process.stdout.write(`${[...settings, '', table].join('\n')}\n`)
 }
 
+// ---------------------------------------------------------------------------------------------
+// CPU profile of one scenario.
+
+/**
+ * `--profile <kind> [alg]`: runs one scenario's server under `node --cpu-prof`, loads it (warm-up,
+ * then BENCH_DURATION seconds), stops it, and prints where its CPU time went
+ * (bench/results/profile-<kind>-<alg>.md; the .cpuprofile next to it opens in Chrome DevTools).
+ */
+async function runProfile() {
+  const at = argv.indexOf('--profile')
+  const kind = argv[at + 1]
+  const alg = argv[at + 2] && !argv[at + 2].startsWith('-') ? argv[at + 2] : 'HS256'
+  const scenario = allScenarios().find((s) => s.kind === kind && s.alg === alg)
+  if (!scenario) {
+    const ids = [...new Set(allScenarios().map((s) => s.kind))].join(', ')
+    throw new Error(`--profile needs a scenario kind and algorithm it runs with; kinds: ${ids}`)
+  }
+  const dir = path.join(RESULTS_DIR, 'profiles')
+  fs.mkdirSync(dir, { recursive: true })
+  const before = new Set(fs.readdirSync(dir))
+  const { tokens } = signTokens([alg])
+  const token = tokens[alg]
+  const server = await startServer(scenario, token, ['--cpu-prof', '--cpu-prof-dir', dir])
+  const problems = await selfCheck(scenario, server.port, token)
+  if (problems.length > 0) throw new Error(`${scenario.id}: ${problems.join('; ')}`)
+  pinProcess(process.pid, CONFIG.loadCpu)
+  log(`profiling ${scenario.id}: ${CONFIG.warmup} s warm-up + ${CONFIG.duration} s ...`)
+  const warm = await runLoad(scenario, server, token, CONFIG.warmup)
+  const measured = await runLoad(scenario, server, token, CONFIG.duration)
+  const bad = warm.errors + warm.non2xx + measured.errors + measured.non2xx
+  // SIGTERM: the server exits through process.exit, which writes the profile.
+  await stopChild(server.child, 10_000)
+  const written = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
+  if (written.length !== 1) throw new Error(`expected one new profile in ${dir}, found ${written.length}`)
+  const profileFile = path.join(dir, `${kind}-${alg}.cpuprofile`)
+  fs.renameSync(path.join(dir, written[0]), profileFile)
+  const { renderSummary, summarize } = require('./lib/profile')
+  const requests = warm.requests + measured.requests + 3
+  const text = [
+    `# CPU profile: ${scenario.id} (${KINDS[kind]})`,
+    '',
+    `Run on ${new Date().toISOString()}: ${CONFIG.warmup} s warm-up + ${CONFIG.duration} s of load, ` +
+      `${CONFIG.connections} connections, ${formatInt(measured.rps)} req/s while measured, ${bad} errors or non-2xx. ` +
+      'The profile covers the whole life of the server (start-up, warm-up and the measured load).',
+    '',
+    ...environmentLines(),
+    '',
+    renderSummary(summarize(JSON.parse(fs.readFileSync(profileFile, 'utf8'))), { requests }),
+    '',
+    `Profile: ${path.relative(process.cwd(), profileFile)}`,
+  ].join('\n')
+  const file = path.join(RESULTS_DIR, `profile-${kind}-${alg}.md`)
+  fs.writeFileSync(file, `${text}\n`)
+  process.stdout.write(`${text}\n`)
+  log(`written to ${path.relative(process.cwd(), file)}`)
+}
+
 async function main() {
   const reportAt = argv.indexOf('--report')
   if (reportAt !== -1) return report(argv[reportAt + 1] ?? path.join(RESULTS_DIR, 'latest.json'))
   const started = Date.now()
   log(await ensureBuild(log, (child) => track(child, 'tsc')))
   checkInterrupted()
+  if (MODE === 'profile') return runProfile()
   // Fail early with a clear message when key material is unreadable.
   for (const alg of ['HS256', 'RS256', 'ES256']) keyMaterial(alg)
 

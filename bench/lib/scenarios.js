@@ -17,7 +17,16 @@ const KINDS = Object.freeze({
   'kit-protected-cache': 'koa-jwt-kit jwt.protected() with the Initialize option verifyCache: { max: 1000 }',
   'kit-scoped': "koa-jwt-kit jwt.scoped(['user:read'])",
   'kit-auth': 'koa-jwt-kit POST /auth (login and sign), trivial authenticate, JSON body',
+  'koa-raw-post': '(control) Koa + @koa/router, POST /auth with the login body, body not read, answers { ok: true }',
+  'login-handwritten':
+    '(control) hand-written login: koa-body, then jsonwebtoken.sign({ user_id, exp, scopes }, KeyObject) — the floor of a login on this stack',
 })
+
+/** Kinds answering `POST /auth` with the login body (the others answer `GET /hello`). */
+const POST_KINDS = new Set(['kit-auth', 'koa-raw-post', 'login-handwritten'])
+
+/** POST kinds that answer a signed `{ access_token }` (checked before load). */
+const SIGNING = new Set(['kit-auth', 'login-handwritten'])
 
 /** Kinds that verify a token: a tampered token must be refused before load starts. */
 const VERIFYING = new Set([
@@ -56,9 +65,10 @@ function allScenarios() {
       id: `${kind} ${alg}`,
       kind,
       alg,
-      method: kind === 'kit-auth' ? 'POST' : 'GET',
-      path: kind === 'kit-auth' ? '/auth' : '/hello',
+      method: POST_KINDS.has(kind) ? 'POST' : 'GET',
+      path: POST_KINDS.has(kind) ? '/auth' : '/hello',
       verifies: VERIFYING.has(kind),
+      signs: SIGNING.has(kind),
     })
   for (const kind of HS_KINDS) add(kind, 'HS256')
   for (const alg of ['RS256', 'ES256']) for (const kind of ASYMMETRIC_KINDS) add(kind, alg)
@@ -68,4 +78,4 @@ function allScenarios() {
 /** The JSON body autocannon sends to POST /auth. */
 const LOGIN_BODY = JSON.stringify({ username: 'user1', password: 'abcxyz' })
 
-module.exports = { KINDS, LOGIN_BODY, allScenarios }
+module.exports = { KINDS, LOGIN_BODY, POST_KINDS, allScenarios }

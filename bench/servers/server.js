@@ -6,7 +6,7 @@
  * Exits when its stdin closes (the harness died) or on SIGTERM/SIGINT.
  * koa-jwt-kit is loaded from dist/ (bench/run.js builds it first).
  */
-const { createPublicKey, createSecretKey } = require('node:crypto')
+const { createPrivateKey, createPublicKey, createSecretKey } = require('node:crypto')
 const path = require('node:path')
 
 const Router = require('@koa/router')
@@ -145,6 +145,28 @@ function build() {
     case 'kit-scoped':
       router.get('/hello', kitInstance(app).scoped(['user:read']), hello)
       break
+    case 'koa-raw-post':
+      router.post('/auth', hello)
+      break
+    case 'login-handwritten': {
+      // What a developer writes by hand on the same stack: koa-body, a trivial credential check,
+      // jsonwebtoken.sign with a prepared KeyObject and frozen options, the claims POST /auth issues
+      // with the default settings ({ user_id, exp, scopes }: claimIat is off by default).
+      const { koaBody } = require('koa-body')
+      const jsonwebtoken = require('jsonwebtoken')
+      const key = symmetric ? createSecretKey(Buffer.from(material.secret, 'utf8')) : createPrivateKey(material.privatePem)
+      const options = Object.freeze({ algorithm: alg, noTimestamp: true })
+      router.post('/auth', koaBody(), function login(ctx) {
+        const { username, password } = ctx.request.body ?? {}
+        if (typeof username !== 'string' || typeof password !== 'string') return unauthorized(ctx)
+        const user = { user_id: 1, scopes: [...SCOPES] }
+        const now = Math.floor(Date.now() / 1000)
+        ctx.body = {
+          access_token: jsonwebtoken.sign({ user_id: user.user_id, exp: now + 1800, scopes: user.scopes }, key, options),
+        }
+      })
+      break
+    }
     case 'kit-auth':
       // POST /auth is mounted by Initialize itself.
       kitInstance(app)
