@@ -17,6 +17,7 @@ import {
   verifySignature,
   type JwtPayload,
 } from './core/token'
+import { isThenable } from './core/thenable'
 import { extractToken, type ExtractionSettings, type TokenSource } from './core/token-extractors'
 import { VerifyCache, deepFreeze, type VerifyCacheOptions } from './core/verify-cache'
 import {
@@ -76,16 +77,6 @@ export interface VerifyTokenOptions {
   verify?: boolean
 }
 
-/** The registered claims that `addClaims` adds for the current settings. @internal */
-function registeredClaims(config: Configuration, ctx?: Context): string[] {
-  const names = ['exp']
-  if (config.get('claimIss', ctx)) names.push('iss')
-  if (config.get('claimIat', ctx)) names.push('iat')
-  if (config.get('claimNbf', ctx)) names.push('nbf')
-  if (config.get('claimAud', ctx)) names.push('aud')
-  return names
-}
-
 const isPlainObject = (value: unknown): value is Record<string, unknown> => {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false
   const proto = Object.getPrototypeOf(value)
@@ -111,6 +102,27 @@ interface VerifyRules {
   readonly issuer: string | null
   /** The verification key, when it could be derived once. */
   readonly keys: KeyObject | undefined
+}
+
+/** The settings that signing an access token reads, derived once while settings are static. */
+interface SignRules {
+  readonly userIdKey: string
+  readonly algorithm: Algorithm
+  readonly userSecretEnabled: boolean
+  readonly clock: () => number
+  readonly expirationDelta: number
+  readonly leeway: number
+  readonly issuer: string | null
+  readonly audience: string | string[] | null
+  readonly claimIat: boolean
+  readonly claimNbf: boolean
+  readonly claimNbfDelta: number
+  readonly scopesEnabled: boolean
+  readonly scopesName: string
+  /** The registered claims `addClaims` adds with these settings (`exp`, then iss/iat/nbf/aud). */
+  readonly registered: readonly string[]
+  /** The signing key, when it could be derived once. */
+  readonly key: KeyObject | undefined
 }
 
 class KoaTokenSource implements TokenSource {
@@ -166,6 +178,8 @@ export class Authentication<User = any> {
   #staticExtraction: [ExtractionSettings, ExtractionSettings] | undefined
   #staticRulesVersion = -1
   #staticRules: VerifyRules | undefined
+  #staticSignVersion = -1
+  #staticSign: SignRules | undefined
 
   /** @param config - the resolved configuration. */
   constructor(config: Configuration) {
@@ -322,23 +336,28 @@ export class Authentication<User = any> {
    */
   async getUserId(user: unknown, ctx?: Context): Promise<unknown> {
     const key = this.config.get('userId', ctx)
-    return (await this.#userDict(user))[key]
+    const dict = this.#userDict(user)
+    return (dict instanceof Promise ? await dict : dict)[key]
   }
 
-  async #userDict(user: unknown): Promise<Record<string, unknown>> {
+  // Synchronous for plain user objects (the common case): no promise per login.
+  #userDict(user: unknown): Record<string, unknown> | Promise<Record<string, unknown>> {
     if (isPlainObject(user) && this.config.get('userId') in user) return user
     const toDict = (user as { toDict?: unknown } | null | undefined)?.toDict
-    if (typeof toDict === 'function') {
-      const dict = await (toDict as () => unknown).call(user)
+    if (typeof toDict !== 'function') throw new InvalidRetrieveUserObject()
+    const checked = (dict: unknown): Record<string, unknown> => {
       if (typeof dict === 'object' && dict !== null) return dict as Record<string, unknown>
+      throw new InvalidRetrieveUserObject()
     }
-    throw new InvalidRetrieveUserObject()
+    const dict: unknown = (toDict as () => unknown).call(user)
+    return dict instanceof Promise ? dict.then(checked) : checked(dict)
   }
 
   /** Builds the base payload `{ [userId]: id }` of a user. Override to change the payload shape. */
   async buildPayload(user: User, ctx?: Context): Promise<JwtPayload> {
-    const key = this.config.get('userId', ctx)
-    return { [key]: (await this.#userDict(user))[key] }
+    const key = this.#signRules(ctx).userIdKey
+    const dict = this.#userDict(user)
+    return { [key]: (dict instanceof Promise ? await dict : dict)[key] }
   }
 
   /**
@@ -353,18 +372,15 @@ export class Authentication<User = any> {
     ctx?: Context,
     expirationDelta?: number,
   ): Promise<JwtPayload> {
-    const config = this.config
-    const now = Math.floor(config.get('clock', ctx)())
-    payload.exp = Math.floor(now + (expirationDelta ?? config.get('expirationDelta', ctx)))
-    const iss = config.get('claimIss', ctx)
-    if (iss) payload.iss = iss
-    if (config.get('claimIat', ctx)) payload.iat = now
-    if (config.get('claimNbf', ctx)) {
-      payload.nbf = Math.floor(now + config.get('leeway', ctx) + config.get('claimNbfDelta', ctx))
-    }
-    const aud = config.get('claimAud', ctx)
-    if (aud) payload.aud = aud
-    for (const claim of [...this.#claims, ...inlineClaims.map(instantiateClaim)]) {
+    const rules = this.#signRules(ctx)
+    const now = Math.floor(rules.clock())
+    payload.exp = Math.floor(now + (expirationDelta ?? rules.expirationDelta))
+    if (rules.issuer) payload.iss = rules.issuer
+    if (rules.claimIat) payload.iat = now
+    if (rules.claimNbf) payload.nbf = Math.floor(now + rules.leeway + rules.claimNbfDelta)
+    if (rules.audience) payload.aud = rules.audience
+    const claims = inlineClaims.length === 0 ? this.#claims : [...this.#claims, ...inlineClaims.map(instantiateClaim)]
+    for (const claim of claims) {
       payload[claim.getKey()] = await claim.setup(payload, user)
     }
     return payload
@@ -379,7 +395,8 @@ export class Authentication<User = any> {
   async generateAccessToken(user: User, options: GenerateAccessTokenOptions<User> = {}): Promise<string> {
     const { ctx } = options
     const config = this.config
-    const userIdKey = config.get('userId', ctx)
+    const rules = this.#signRules(ctx)
+    const { userIdKey } = rules
     let payload = await this.buildPayload(user, ctx)
     if (!isPlainObject(payload) || !(userIdKey in payload) || payload[userIdKey] === undefined) {
       throw new InvalidPayload()
@@ -391,29 +408,71 @@ export class Authentication<User = any> {
             config.get('expirationDelta'),
           ) as number)
     payload = await this.addClaims(payload, user, options.customClaims, ctx, delta)
-    payload = (await this.extendPayload(payload, user)) ?? payload
-    if (config.get('scopesEnabled', ctx)) {
-      const scopes = await this.addScopesToPayload(user, ctx)
-      payload[config.get('scopesName', ctx)] = Array.isArray(scopes) ? scopes : [scopes]
+    let extended: unknown = this.extendPayload(payload, user)
+    if (isThenable(extended)) extended = await extended
+    payload = (extended as JwtPayload | undefined) ?? payload
+    if (rules.scopesEnabled) {
+      let scopes: unknown = this.addScopesToPayload(user, ctx)
+      if (isThenable(scopes)) scopes = await scopes
+      payload[rules.scopesName] = Array.isArray(scopes) ? scopes : [scopes]
     }
-    const required = [
-      ...registeredClaims(config, ctx),
-      ...this.#claims.map((claim) => claim.getKey()),
-      ...(options.customClaims ?? []).map((ClaimType) => instantiateClaim(ClaimType).getKey()),
-    ]
-    const missing = required.filter((name) => !(name in payload))
+    const missing = rules.registered.filter((name) => !(name in payload))
+    for (const claim of this.#claims) if (!(claim.getKey() in payload)) missing.push(claim.getKey())
+    for (const ClaimType of options.customClaims ?? []) {
+      const key = instantiateClaim(ClaimType).getKey()
+      if (!(key in payload)) missing.push(key)
+    }
     if (missing.length > 0) throw new MissingRegisteredClaim(missing)
     if (options.extendPayload) payload = (await options.extendPayload(payload, user)) ?? payload
     if (options.fresh !== undefined) payload.fresh = options.fresh
-    const algorithm = config.get('algorithm', ctx)
+    const { algorithm } = rules
     let key: KeyObject | undefined
-    if (config.get('userSecretEnabled', ctx)) {
+    if (rules.userSecretEnabled) {
       key = await this.#userKey(payload[userIdKey], algorithm, isAsymmetric(algorithm))
     } else {
-      key = this.#compiledKeys(ctx).signKey
+      key = rules.key ?? this.#compiledKeys(ctx).signKey
     }
     if (key === undefined) throw new RequiredKeysNotFound()
     return signToken(payload, key, algorithm)
+  }
+
+  /** The signing settings of a request; derived once while settings are static. */
+  #signRules(ctx: Context | undefined): SignRules {
+    const config = this.config
+    if (config.isStatic(ctx)) {
+      if (this.#staticSign === undefined || this.#staticSignVersion !== config.version) {
+        this.#staticSign = { ...this.#readSignRules(undefined), key: this.#compiledKeys().signKey }
+        this.#staticSignVersion = config.version
+      }
+      return this.#staticSign
+    }
+    return this.#readSignRules(ctx)
+  }
+
+  #readSignRules(ctx: Context | undefined): SignRules {
+    const c = this.config
+    const rules = {
+      userIdKey: c.get('userId', ctx),
+      algorithm: c.get('algorithm', ctx),
+      userSecretEnabled: c.get('userSecretEnabled', ctx),
+      clock: c.get('clock', ctx),
+      expirationDelta: c.get('expirationDelta', ctx),
+      leeway: c.get('leeway', ctx),
+      issuer: c.get('claimIss', ctx),
+      audience: c.get('claimAud', ctx),
+      claimIat: c.get('claimIat', ctx),
+      claimNbf: c.get('claimNbf', ctx),
+      claimNbfDelta: c.get('claimNbfDelta', ctx),
+      scopesEnabled: c.get('scopesEnabled', ctx),
+      scopesName: c.get('scopesName', ctx),
+      key: undefined,
+    }
+    const registered = ['exp']
+    if (rules.issuer) registered.push('iss')
+    if (rules.claimIat) registered.push('iat')
+    if (rules.claimNbf) registered.push('nbf')
+    if (rules.audience) registered.push('aud')
+    return { ...rules, registered }
   }
 
   /**

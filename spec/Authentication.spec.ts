@@ -621,6 +621,83 @@ describe('Authentication#generateAccessToken()', () => {
   })
 })
 
+describe('Authentication#generateAccessToken(): signing settings derived once', () => {
+  // The settings signing reads are derived once while no getter, per-request value or override
+  // applies; every way of changing them must still reach the next token.
+  it('follows config.set() of every setting it reads, token after token', async () => {
+    const clock = makeClock(T)
+    const jwt = initialize({ clock: clock.clock, addScopesToPayload: () => ['a'] })
+    expect(peek(await jwt.auth.generateAccessToken(USER))).to.deep.equal({ user_id: 1, exp: T + 1800, scopes: ['a'] })
+    jwt.config.set('expirationDelta', 60)
+    jwt.config.set('claimIss', 'me')
+    jwt.config.set('claimIat', true)
+    jwt.config.set('claimNbf', true)
+    jwt.config.set('claimNbfDelta', 5)
+    jwt.config.set('leeway', 2)
+    jwt.config.set('claimAud', 'api')
+    jwt.config.set('scopesName', 'perms')
+    expect(peek(await jwt.auth.generateAccessToken(USER))).to.deep.equal({
+      user_id: 1,
+      exp: T + 60,
+      iss: 'me',
+      iat: T,
+      nbf: T + 7,
+      aud: 'api',
+      perms: ['a'],
+    })
+    jwt.config.set('scopesEnabled', false)
+    jwt.config.set('claimAud', null)
+    expect(peek(await jwt.auth.generateAccessToken(USER))).not.to.have.any.keys('perms', 'scopes', 'aud')
+  })
+
+  it('signs with a new secret and algorithm right after config.set()', async () => {
+    const jwt = initialize()
+    const before = await jwt.auth.generateAccessToken(USER)
+    jwt.config.set('secret', 'a-new-secret-of-enough-length-1234')
+    jwt.config.set('algorithm', 'HS512')
+    const after = await jwt.auth.generateAccessToken(USER)
+    expect(peekHeader(after).alg).to.equal('HS512')
+    expect((await jwt.auth.verifyToken(after)).user_id).to.equal(1)
+    expect((await tokenError(jwt, before)).code).to.equal('ERR_JWT_INVALID_ALGORITHM')
+  })
+
+  it('reads the user id under a userId changed with config.set()', async () => {
+    const jwt = initialize()
+    jwt.config.set('userId', 'id')
+    expect(peek(await jwt.auth.generateAccessToken({ id: 7 }))).to.include({ id: 7 })
+    expect(await caught(() => jwt.auth.generateAccessToken(USER))).to.be.instanceOf(InvalidRetrieveUserObject)
+  })
+
+  it('sees an override() around the call, and only there', async () => {
+    const clock = makeClock(T)
+    const jwt = initialize({ clock: clock.clock })
+    const inside = await jwt.auth.override({ expirationDelta: 30, claimIss: 'inner' }, () =>
+      jwt.auth.generateAccessToken(USER),
+    )
+    expect(peek(inside)).to.deep.equal({ user_id: 1, exp: T + 30, iss: 'inner' })
+    expect(peek(await jwt.auth.generateAccessToken(USER))).to.deep.equal({ user_id: 1, exp: T + 1800 })
+  })
+
+  it('runs sync and async extendPayload and addScopesToPayload handlers, and thenables', async () => {
+    const thenable = <T>(value: T): PromiseLike<T> => ({
+      then: (resolve?: ((v: T) => unknown) | null) => Promise.resolve(resolve?.(value)) as never,
+    })
+    class Mixed extends Authentication {
+      override extendPayload(payload: JwtPayload): JwtPayload {
+        return thenable({ ...payload, extended: true }) as unknown as JwtPayload
+      }
+      override addScopesToPayload(): string[] {
+        return thenable(['from-thenable']) as unknown as string[]
+      }
+    }
+    const jwt = initialize({ authenticationClass: Mixed })
+    expect(peek(await jwt.auth.generateAccessToken(USER))).to.include({ extended: true })
+    expect(peek(await jwt.auth.generateAccessToken(USER)).scopes).to.deep.equal(['from-thenable'])
+    const sync = initialize({ extendPayload: (payload) => ({ ...payload, sync: 1 }), addScopesToPayload: () => ['s'] })
+    expect(peek(await sync.auth.generateAccessToken(USER))).to.include({ sync: 1 })
+  })
+})
+
 describe('Authentication: extraVerifications', () => {
   it('passes the payload to every verification and accepts when all return true (sync or async)', async () => {
     const seen: JwtPayload[] = []

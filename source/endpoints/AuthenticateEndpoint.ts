@@ -1,5 +1,6 @@
 import type { Context } from 'koa'
 
+import { isThenable } from '../core/thenable'
 import { InvalidRetrieveUserObject } from '../errors'
 import { TokenEndpoint } from './TokenEndpoint'
 
@@ -8,7 +9,9 @@ export class AuthenticateEndpoint extends TokenEndpoint {
   /** Authenticates, then answers `{ access_token }` (+ `refresh_token`, + extendAuthenticate keys) and sets cookies in cookie mode. */
   async post(ctx: Context): Promise<void> {
     const { auth, config, responses } = this
-    const user = await auth.authenticate(ctx)
+    // Handlers are awaited only when they return a promise: a sync hook costs no microtask turn.
+    let user: unknown = auth.authenticate(ctx)
+    if (isThenable(user)) user = await user
     if (user === null || user === undefined) throw new InvalidRetrieveUserObject()
     const accessToken = await auth.generateAccessToken(user, { ctx })
     const output: Record<string, unknown> = { [config.get('accessTokenName', ctx)]: accessToken }
@@ -17,8 +20,12 @@ export class AuthenticateEndpoint extends TokenEndpoint {
       refreshToken = await auth.generateRefreshToken(ctx, user)
       output[config.get('refreshTokenName', ctx)] = refreshToken
     }
-    Object.assign(output, await responses.extendAuthenticate(ctx, { user, accessToken, refreshToken }))
-    const shaped = (await this.doOutput(output)) as Record<string, unknown>
-    await responses.getTokenResponse(ctx, accessToken, shaped, { refreshToken })
+    let extra = responses.extendAuthenticate(ctx, { user, accessToken, refreshToken })
+    if (isThenable(extra)) extra = await extra
+    Object.assign(output, extra)
+    let shaped = this.doOutput(output)
+    if (isThenable(shaped)) shaped = await shaped
+    const sent = responses.getTokenResponse(ctx, accessToken, shaped as Record<string, unknown>, { refreshToken })
+    if (sent !== undefined) await sent
   }
 }

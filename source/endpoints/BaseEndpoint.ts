@@ -4,6 +4,7 @@ import type { Authentication } from '../Authentication'
 import type { Configuration } from '../Configuration'
 import { KoaJwtError, asLibraryError } from '../errors'
 import type { Responses } from '../Responses'
+import { isThenable } from '../core/thenable'
 import { endpointOfRequest } from '../registry'
 import { readBody } from './body'
 
@@ -90,13 +91,22 @@ export class BaseEndpoint {
   /** The Koa middleware that serves one verb. @internal */
   handler(verb: Verb): Middleware {
     const decorators = (this.constructor as typeof BaseEndpoint).decorators
+    const method = (this as unknown as Record<Verb, (ctx: Context) => unknown>)[verb]
+    const readsBody = verb !== 'get' && verb !== 'options'
+    // Hooks and verb methods are awaited only when they return a promise (they are often sync).
     const run = async (ctx: Context): Promise<void> => {
-      if (verb !== 'get' && verb !== 'options') await readBody(ctx, this.strictBody)
-      await this.doIncoming(ctx)
-      const method = (this as unknown as Record<Verb, (ctx: Context) => unknown>)[verb]
-      const result = await method.call(this, ctx)
-      if (result !== undefined) ctx.body = await this.doOutput(result)
-      await this.doResponse(ctx)
+      const reading = readsBody ? readBody(ctx, this.strictBody) : undefined
+      if (reading !== undefined) await reading
+      const incoming = this.doIncoming(ctx)
+      if (incoming !== undefined) await incoming
+      let result = method.call(this, ctx)
+      if (isThenable(result)) result = await result
+      if (result !== undefined) {
+        const output = this.doOutput(result)
+        ctx.body = isThenable(output) ? await output : output
+      }
+      const response = this.doResponse(ctx)
+      if (response !== undefined) await response
     }
     const endpoint = async (ctx: Context): Promise<void> => {
       try {

@@ -35,16 +35,27 @@ function hasBody(ctx: Context): boolean {
   return (length !== '' && length !== '0') || ctx.get('transfer-encoding') !== ''
 }
 
+// The content types every JSON client sends, as written: known to be JSON without parsing them.
+const PLAIN_JSON: ReadonlySet<string> = new Set([
+  'application/json',
+  'application/json; charset=utf-8',
+  'application/json;charset=utf-8',
+  'application/json; charset=UTF-8',
+  'application/json;charset=UTF-8',
+])
+
 /**
  * Parses a JSON or form body unless an earlier body parser already did.
  *
  * @param strict - refuse other content types with 415 (the token endpoints read only JSON and forms).
- * @throws InvalidRequestBody (400, 413 or 415)
+ * @returns undefined when there is nothing to read, else a promise settled once the body is parsed.
+ * @throws InvalidRequestBody (400, 413 or 415), synchronously for a refused type, else by rejection.
  */
-export async function readBody(ctx: Context, strict = false): Promise<void> {
-  if ((ctx.request as { body?: unknown }).body !== undefined || !hasBody(ctx)) return
-  if (strict && !ctx.is('json', 'urlencoded')) {
+export function readBody(ctx: Context, strict = false): Promise<void> | undefined {
+  if ((ctx.request as { body?: unknown }).body !== undefined || !hasBody(ctx)) return undefined
+  const type = ctx.req.headers['content-type']
+  if (strict && !(type !== undefined && PLAIN_JSON.has(type)) && !ctx.is('json', 'urlencoded')) {
     throw new InvalidRequestBody('Expected a JSON or form body.', { status: 415, code: 'ERR_JWT_UNSUPPORTED_MEDIA_TYPE' })
   }
-  await parser(ctx, noop)
+  return parser(ctx, noop) as Promise<void>
 }

@@ -184,6 +184,39 @@ describe('BaseEndpoint (class views)', () => {
       expect(calls).to.deep.equal(['doIncoming', 'get', 'doOutput', 'doResponse'])
     })
 
+    it('waits for hooks and verbs that return promises or other thenables, in order', async () => {
+      const calls: string[] = []
+      const later = <T>(value: T, label: string): Promise<T> =>
+        new Promise((resolve) => setTimeout(() => (calls.push(label), resolve(value)), 5))
+      const thenable = <T>(value: T): PromiseLike<T> => ({
+        then: (resolve?: ((v: T) => unknown) | null) => later(value, 'get').then(resolve) as never,
+      })
+      class Slow extends BaseEndpoint {
+        override doIncoming(ctx: Context): Promise<void> {
+          return later(undefined, 'doIncoming').then(() => {
+            ctx.state.incoming = 'seen'
+          })
+        }
+        get(ctx: Context): unknown {
+          return thenable({ incoming: ctx.state.incoming })
+        }
+        override doOutput(output: unknown): unknown {
+          return later({ wrapped: output }, 'doOutput')
+        }
+        override doResponse(ctx: Context): Promise<void> {
+          return later(undefined, 'doResponse').then(() => {
+            ctx.set('x-done', 'yes')
+          })
+        }
+      }
+      const { agent } = appWithViews([['/slow', Slow]])
+      const res = await agent.get('/auth/slow')
+      expect(res.status).to.equal(200)
+      expect(res.body).to.deep.equal({ wrapped: { incoming: 'seen' } })
+      expect(res.headers['x-done']).to.equal('yes')
+      expect(calls).to.deep.equal(['doIncoming', 'get', 'doOutput', 'doResponse'])
+    })
+
     it('keeps a body the verb sets itself and skips doOutput when the verb returns nothing', async () => {
       const calls: string[] = []
       class SetsBody extends BaseEndpoint {

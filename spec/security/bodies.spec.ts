@@ -200,6 +200,26 @@ describe('security: request bodies of POST /auth and POST /auth/refresh (sanic-j
         }
       })
 
+      it('reads JSON under every spelling of its content type, and nothing that only looks like it', async () => {
+        const login = JSON.stringify(
+          path === '/auth' ? { username: 'user1', password: 'abcxyz' } : { refresh_token: refresh },
+        )
+        for (const type of [
+          'application/json',
+          'application/json; charset=utf-8',
+          'application/json;charset=UTF-8',
+          'Application/JSON',
+          'application/json ; charset=utf-8',
+        ]) {
+          const res = await post(path).set('Content-Type', type).send(login)
+          expect(res.status, `${type}: ${JSON.stringify(res.body)}`).to.equal(200)
+        }
+        for (const type of ['application/jsonx', 'application/json-seq', 'text/json; x=application/json', 'json']) {
+          const res = await post(path).set('Content-Type', type).send(login)
+          expectFailure(res, UNSUPPORTED)
+        }
+      })
+
       it('returns 415 for bodies of other content types', async () => {
         for (const [type, body] of [
           ['text/plain', 'username=user1&password=abcxyz'],
