@@ -430,6 +430,13 @@ const TARGETS = [
     info: true,
   },
   {
+    a: 'login-floor HS256',
+    b: 'koa-raw',
+    min: null,
+    label: '(info) no-library login (body by hand, createHmac) vs raw Koa',
+    info: true,
+  },
+  {
     a: 'koa-raw-post HS256',
     b: 'koa-raw',
     min: null,

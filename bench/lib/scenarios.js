@@ -20,13 +20,15 @@ const KINDS = Object.freeze({
   'koa-raw-post': '(control) Koa + @koa/router, POST /auth with the login body, body not read, answers { ok: true }',
   'login-handwritten':
     '(control) hand-written login: koa-body, then jsonwebtoken.sign({ user_id, exp, scopes }, KeyObject) — the floor of a login on this stack',
+  'login-floor':
+    '(control) login with no library past Koa and the router: the body read and JSON.parse by hand, the token signed with createHmac — what replacing koa-body and jsonwebtoken would reach at best',
 })
 
 /** Kinds answering `POST /auth` with the login body (the others answer `GET /hello`). */
-const POST_KINDS = new Set(['kit-auth', 'koa-raw-post', 'login-handwritten'])
+const POST_KINDS = new Set(['kit-auth', 'koa-raw-post', 'login-handwritten', 'login-floor'])
 
 /** POST kinds that answer a signed `{ access_token }` (checked before load). */
-const SIGNING = new Set(['kit-auth', 'login-handwritten'])
+const SIGNING = new Set(['kit-auth', 'login-handwritten', 'login-floor'])
 
 /** Kinds that verify a token: a tampered token must be refused before load starts. */
 const VERIFYING = new Set([

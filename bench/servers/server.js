@@ -167,6 +167,41 @@ function build() {
       })
       break
     }
+    case 'login-floor': {
+      // No body parser and no JWT library: a lower bound, not something to ship (no charset,
+      // encoding or content-type handling). HS256 only.
+      if (!symmetric) throw new Error('login-floor runs with HS256 only')
+      const { createHmac } = require('node:crypto')
+      const key = createSecretKey(Buffer.from(material.secret, 'utf8'))
+      const head = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
+      const readJson = (req) =>
+        new Promise((resolve, reject) => {
+          const chunks = []
+          let size = 0
+          req.on('data', (chunk) => {
+            size += chunk.length
+            if (size > 100 * 1024) req.destroy(new Error('too large'))
+            else chunks.push(chunk)
+          })
+          req.on('end', () => {
+            try {
+              resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')))
+            } catch (error) {
+              reject(error)
+            }
+          })
+          req.on('error', reject)
+        })
+      router.post('/auth', async function login(ctx) {
+        const { username, password } = (await readJson(ctx.req)) ?? {}
+        if (typeof username !== 'string' || typeof password !== 'string') return unauthorized(ctx)
+        const user = { user_id: 1, scopes: [...SCOPES] }
+        const claims = { user_id: user.user_id, exp: Math.floor(Date.now() / 1000) + 1800, scopes: user.scopes }
+        const input = `${head}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
+        ctx.body = { access_token: `${input}.${createHmac('sha256', key).update(input).digest('base64url')}` }
+      })
+      break
+    }
     case 'kit-auth':
       // POST /auth is mounted by Initialize itself.
       kitInstance(app)
