@@ -2,7 +2,18 @@ import type { Context } from 'koa'
 
 import type { Configuration } from './Configuration'
 import type { JwtPayload } from './core/token'
-import { KoaJwtError } from './errors'
+import { InvalidConfiguration, KoaJwtError } from './errors'
+
+/** RFC 6265 cookie-octets: what a cookie value may hold unquoted. */
+const COOKIE_VALUE = /^[\x21\x23-\x2B\x2D-\x3A\x3C-\x5B\x5D-\x7E]*$/
+const EPOCH = new Date(0)
+
+function checkCookieValue(name: string, value: string): void {
+  // Never shows the value: it is a token.
+  if (!COOKIE_VALUE.test(value)) {
+    throw new InvalidConfiguration(`the value of the "${name}" cookie holds characters a cookie cannot carry (RFC 6265).`)
+  }
+}
 
 /** What `extendAuthenticate` receives. */
 export interface AuthenticateResult<User = any> {
@@ -109,6 +120,9 @@ export class Responses {
     ctx.body = output
     if (!this.config.get('cookieSet', ctx)) return
     const name = this.config.get('cookieAccessTokenName', ctx)
+    const refreshName = this.config.get('cookieRefreshTokenName', ctx)
+    // Every value is checked before any cookie is written: a failure sends no token cookie.
+    if (options.refreshToken !== undefined) checkCookieValue(refreshName, options.refreshToken)
     if (this.config.get('cookieSplit', ctx)) {
       const cut = accessToken.lastIndexOf('.')
       this.setCookie(ctx, name, accessToken.slice(0, cut), { httpOnly: false })
@@ -117,36 +131,39 @@ export class Responses {
       this.setCookie(ctx, name, accessToken)
     }
     if (options.refreshToken !== undefined) {
-      this.setCookie(ctx, this.config.get('cookieRefreshTokenName', ctx), options.refreshToken)
+      this.setCookie(ctx, refreshName, options.refreshToken)
     }
   }
 
   /**
-   * Sets one token cookie with the configured attributes.
+   * Sets one token cookie with the configured attributes, replacing a cookie of the same name set
+   * earlier in the response: `path`, `expires` (cookieExpires), `max-age` (cookieMaxAge, seconds),
+   * `domain`, `samesite`, `secure`, `httponly`, as sanic-jwt writes them (reference §4.8).
    *
-   * @param value - the cookie value; null deletes the cookie.
+   * @param value - the cookie value; null deletes the cookie (empty value, `max-age=0` and an
+   *   `expires` in 1970 for clients that predate Max-Age).
+   * @throws InvalidConfiguration when the value holds characters a cookie cannot carry.
    */
   setCookie(ctx: Context, name: string, value: string | null, force: { httpOnly?: boolean } = {}): void {
     const c = this.config
-    const secure = c.get('cookieSecure', ctx)
+    if (value !== null) checkCookieValue(name, value)
     const maxAge = c.get('cookieMaxAge', ctx)
-    const expires = c.get('cookieExpires', ctx)
-    const sameSite = c.get('cookieSamesite', ctx)
+    const expires = value === null ? EPOCH : c.get('cookieExpires', ctx)
     const domain = c.get('cookieDomain', ctx)
-    // The cookies module refuses Secure cookies on plain HTTP (tests, TLS ended at a proxy
-    // without app.proxy); the setting is the user's explicit statement, so honour it.
-    if (secure) ctx.cookies.secure = true
-    ctx.cookies.set(name, value, {
-      path: c.get('cookiePath', ctx),
-      httpOnly: force.httpOnly ?? c.get('cookieHttponly', ctx),
-      secure,
-      overwrite: true,
-      ...(domain ? { domain } : {}),
-      ...(value === null ? { maxAge: 0, expires: new Date(0) } : {}),
-      ...(value !== null && maxAge ? { maxAge: maxAge * 1000 } : {}),
-      ...(value !== null && expires ? { expires } : {}),
-      ...(sameSite ? { sameSite: sameSite.toLowerCase() as 'lax' | 'strict' | 'none' } : {}),
-    })
+    const sameSite = c.get('cookieSamesite', ctx)
+    let header = `${name}=${value ?? ''}; path=${c.get('cookiePath', ctx)}`
+    if (expires) header += `; expires=${expires.toUTCString()}`
+    if (value === null) header += '; max-age=0'
+    else if (maxAge) header += `; max-age=${Math.floor(maxAge)}`
+    if (domain) header += `; domain=${domain}`
+    if (sameSite) header += `; samesite=${sameSite.toLowerCase()}`
+    if (c.get('cookieSecure', ctx)) header += '; secure'
+    if (force.httpOnly ?? c.get('cookieHttponly', ctx)) header += '; httponly'
+    const previous = ctx.response.get('Set-Cookie') as string | string[]
+    const kept = (Array.isArray(previous) ? previous : previous ? [previous] : []).filter(
+      (line) => !line.startsWith(`${name}=`),
+    )
+    ctx.set('Set-Cookie', [...kept, header])
   }
 
   /**
