@@ -10,7 +10,7 @@
  *
  * Environment: BENCH_QUICK=1 (≤ 60 s smoke run), BENCH_DURATION, BENCH_WARMUP (seconds),
  * BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_ONLY (regular expression on scenario ids; raw Koa is
- * always kept), BENCH_NO_PIN=1, BENCH_REBUILD=1. See bench/README.md.
+ * always kept), BENCH_NO_PIN=1, BENCH_REBUILD=1, BENCH_REUSE_SERVERS=1. See bench/README.md.
  *
  * Every server is a child process on 127.0.0.1, pinned to CPU 1 with taskset when available; the
  * load generator (autocannon, in this process) is pinned to CPU 0. Children are stopped by PID at
@@ -61,12 +61,15 @@ function envNumber(name, fallback) {
 const CONFIG = Object.freeze({
   duration: envNumber('BENCH_DURATION', QUICK ? 0.5 : 10),
   warmup: envNumber('BENCH_WARMUP', QUICK ? 0.5 : 3),
-  rounds: Math.max(2, Math.floor(envNumber('BENCH_ROUNDS', 2))),
+  rounds: Math.max(2, Math.floor(envNumber('BENCH_ROUNDS', QUICK ? 2 : 3))),
   connections: Math.floor(envNumber('BENCH_CONNECTIONS', QUICK ? 16 : 32)),
   sampleInt: QUICK ? 100 : 250,
   pause: QUICK ? 20 : 500,
   serverCpu: 1,
   loadCpu: 0,
+  // New server processes every round: identical servers differ by up to ~15% from process to
+  // process, so each round samples other processes. Off in quick runs (start-up time).
+  freshServers: process.env.BENCH_REUSE_SERVERS === '1' ? false : !QUICK,
 })
 
 const RESULTS_DIR = path.join(BENCH, 'results')
@@ -192,7 +195,7 @@ function startServer(scenario, token, nodeArgs = []) {
       const server = { child, port: info.port, notes: info.notes, stderr: () => stderr, exit: null }
       // A server that dies before the harness stops it is reported (its rows FAIL anyway).
       child.once('exit', (code, signal) => {
-        if (stopping) return
+        if (stopping || server.retired) return
         const cause = signal ?? `code ${code}`
         const output = stderr.trim().slice(-1500) || '(empty)'
         server.exit = `exited unexpectedly (${cause}) at ${new Date().toISOString()}; stderr: ${output}`
@@ -470,12 +473,15 @@ async function runHttp() {
   const scenarios = selectScenarios()
   const algs = [...new Set(scenarios.map((s) => s.alg))]
   const { payload, tokens } = signTokens(algs)
+  const fresh = CONFIG.freshServers
   const gaps = (CONFIG.rounds + 1) * (CONFIG.pause / 1000 + 0.15)
-  const perRun = CONFIG.warmup + CONFIG.rounds * CONFIG.duration + gaps
-  const budget = scenarios.length * perRun
+  const warmups = fresh ? CONFIG.rounds : 1
+  const perRun = warmups * CONFIG.warmup + CONFIG.rounds * CONFIG.duration + gaps
+  const budget = scenarios.length * perRun + warmups * 15
   log(
-    `${scenarios.length} scenarios × (${CONFIG.warmup} s warm-up + ${CONFIG.rounds} × ${CONFIG.duration} s), ` +
-      `${CONFIG.connections} connections, ≈ ${Math.ceil(budget)} s of load${QUICK ? ' (BENCH_QUICK)' : ''}`,
+    `${scenarios.length} scenarios × (${warmups} × ${CONFIG.warmup} s warm-up + ${CONFIG.rounds} × ${CONFIG.duration} s), ` +
+      `${CONFIG.connections} connections, ${fresh ? 'new server processes every round' : 'one server process per scenario'}, ` +
+      `≈ ${Math.ceil(budget)} s of load${QUICK ? ' (BENCH_QUICK)' : ''}`,
   )
   const watchdog = setTimeout(() => {
     log(`watchdog: the run exceeded ${Math.ceil(budget * 2 + 120)} s, stopping everything`)
@@ -486,42 +492,53 @@ async function runHttp() {
   const state = new Map(
     scenarios.map((s) => [s.id, { scenario: s, server: null, problems: [], notes: [], warmup: null, rounds: [] }]),
   )
-  log('starting servers ...')
-  const startedServers = Date.now()
-  await Promise.all(
-    scenarios.map(async (s) => {
+  /** Starts (again) every scenario still without problems, checks it, warms it up. */
+  const startAndWarm = async (round) => {
+    log(round === null ? 'starting servers ...' : `round ${round + 1}: starting new servers ...`)
+    const startedServers = Date.now()
+    await Promise.all(
+      scenarios.map(async (s) => {
+        const entry = state.get(s.id)
+        if (entry.problems.length > 0) return
+        try {
+          if (entry.server) await retire(entry.server)
+          entry.server = await startServer(s, tokens[s.alg])
+          // Notes are the same for every process of a scenario: keep one set.
+          if (entry.notes.length === 0) entry.notes.push(...entry.server.notes)
+          entry.problems.push(...(await selfCheck(s, entry.server.port, tokens[s.alg])))
+        } catch (error) {
+          entry.problems.push(error.message)
+        }
+      }),
+    )
+    log(`servers ready and checked in ${Date.now() - startedServers} ms`)
+    for (const s of scenarios) {
       const entry = state.get(s.id)
-      try {
-        entry.server = await startServer(s, tokens[s.alg])
-        entry.notes.push(...entry.server.notes)
-        entry.problems.push(...(await selfCheck(s, entry.server.port, tokens[s.alg])))
-      } catch (error) {
-        entry.problems.push(error.message)
+      if (entry.problems.length > 0 && !entry.reported) {
+        entry.reported = true
+        log(`FAIL ${s.id}: ${entry.problems.join('; ')}`)
       }
-    }),
-  )
-  log(`servers ready and checked in ${Date.now() - startedServers} ms`)
+    }
+    log('warm-up (discarded) ...')
+    for (const s of scenarios) {
+      checkInterrupted()
+      const entry = state.get(s.id)
+      if (entry.problems.length > 0 || !entry.server) continue
+      entry.warmup = await runLoad(s, entry.server, tokens[s.alg], CONFIG.warmup)
+      await sleep(CONFIG.pause)
+    }
+  }
   const pinned = pinProcess(process.pid, CONFIG.loadCpu)
   log(
     pinned
       ? `load generator pinned to CPU ${CONFIG.loadCpu}, servers to CPU ${CONFIG.serverCpu}`
       : 'no CPU pinning (taskset unavailable or fewer than 2 CPUs)',
   )
-  checkInterrupted()
-  const runnable = scenarios.filter((s) => state.get(s.id).server && state.get(s.id).problems.length === 0)
-  for (const s of scenarios) {
-    const entry = state.get(s.id)
-    if (entry.problems.length > 0) log(`FAIL ${s.id}: ${entry.problems.join('; ')}`)
-  }
-
-  log('warm-up (discarded) ...')
-  for (const s of runnable) {
-    checkInterrupted()
-    const entry = state.get(s.id)
-    entry.warmup = await runLoad(s, entry.server, tokens[s.alg], CONFIG.warmup)
-    await sleep(CONFIG.pause)
-  }
+  if (!fresh) await startAndWarm(null)
   for (let round = 0; round < CONFIG.rounds; round++) {
+    if (fresh) await startAndWarm(round)
+    checkInterrupted()
+    const runnable = scenarios.filter((s) => state.get(s.id).server && state.get(s.id).problems.length === 0)
     // Interleaved: every scenario once per round, the order reversed every other round.
     const order = round % 2 === 0 ? runnable : [...runnable].reverse()
     log(`round ${round + 1}/${CONFIG.rounds} ...`)
@@ -540,6 +557,12 @@ async function runHttp() {
   await stopAll()
   clearTimeout(watchdog)
   return { scenarios, state, payload }
+}
+
+/** Stops a server the harness is done with (not reported as an unexpected exit). */
+async function retire(server) {
+  server.retired = true
+  await stopChild(server.child)
 }
 
 /**
@@ -658,7 +681,9 @@ function renderHttp({ scenarios, state, payload }, run) {
   if (notes.length > 0) lines.push('', 'Notes:', '', ...notes.map((n) => `- ${n}`))
   const settings = [
     `- Settings: ${config.rounds} rounds × ${config.duration} s per scenario (interleaved, order reversed every other round), ` +
-      `warm-up ${config.warmup} s per scenario (discarded), ${config.connections} connections, pipelining 1, 127.0.0.1` +
+      `warm-up ${config.warmup} s per scenario${config.freshServers ? ' and round' : ''} (discarded), ` +
+      (config.freshServers ? 'new server processes every round, ' : 'one server process per scenario for all rounds, ') +
+      `${config.connections} connections, pipelining 1, 127.0.0.1` +
       (run.pinned ? `, server on CPU ${config.serverCpu}, autocannon on CPU ${config.loadCpu} (taskset)` : ', no CPU pinning') +
       (run.quick ? ' — QUICK smoke run, numbers are indicative only' : ''),
     `- Load average (1/5/15 min): ${loads.start} before the HTTP runs, ${loads.end} after them`,
