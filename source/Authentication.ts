@@ -100,8 +100,8 @@ interface VerifyRules {
   readonly verifyExp: boolean
   readonly audience: string | string[] | null
   readonly issuer: string | null
-  /** The verification key, when it could be derived once. */
-  readonly keys: KeyObject | undefined
+  /** The verification key of these settings. */
+  readonly keys: KeyObject
 }
 
 /** The settings that signing an access token reads, derived once while settings are static. */
@@ -121,7 +121,7 @@ interface SignRules {
   readonly scopesName: string
   /** The registered claims `addClaims` adds with these settings (`exp`, then iss/iat/nbf/aud). */
   readonly registered: readonly string[]
-  /** The signing key, when it could be derived once. */
+  /** The signing key of these settings (undefined in a verify-only setup). */
   readonly key: KeyObject | undefined
 }
 
@@ -174,16 +174,22 @@ export class Authentication<User = any> {
   readonly #verifiedKey = Symbol('koa-jwt-kit verified token')
   #cache: VerifyCache | undefined
   // Derived from stored settings, reused while no getter, per-request value or override applies.
-  #staticVersion = -1
-  #staticExtraction: [ExtractionSettings, ExtractionSettings] | undefined
-  #staticRulesVersion = -1
-  #staticRules: VerifyRules | undefined
-  #staticSignVersion = -1
-  #staticSign: SignRules | undefined
+  // Settings read on every request, derived once while no getter, per-request value or override
+  // applies (Configuration#derived).
+  readonly #extractionSettings: (ctx?: object) => readonly [ExtractionSettings, ExtractionSettings]
+  readonly #verifyRulesOf: (ctx?: object) => VerifyRules
+  readonly #signRulesOf: (ctx?: object) => SignRules
 
   /** @param config - the resolved configuration. */
   constructor(config: Configuration) {
     this.config = config
+    const ofRequest = (ctx: object | undefined) => ctx as Context | undefined
+    this.#extractionSettings = config.derived((ctx) => [
+      this.#extraction(ofRequest(ctx), false),
+      this.#extraction(ofRequest(ctx), true),
+    ])
+    this.#verifyRulesOf = config.derived((ctx) => this.#readRules(ofRequest(ctx)))
+    this.#signRulesOf = config.derived((ctx) => this.#readSignRules(ofRequest(ctx)))
   }
 
   /**
@@ -430,7 +436,7 @@ export class Authentication<User = any> {
     if (rules.userSecretEnabled) {
       key = await this.#userKey(payload[userIdKey], algorithm, isAsymmetric(algorithm))
     } else {
-      key = rules.key ?? this.#compiledKeys(ctx).signKey
+      key = rules.key
     }
     if (key === undefined) throw new RequiredKeysNotFound()
     return signToken(payload, key, algorithm)
@@ -438,15 +444,7 @@ export class Authentication<User = any> {
 
   /** The signing settings of a request; derived once while settings are static. */
   #signRules(ctx: Context | undefined): SignRules {
-    const config = this.config
-    if (config.isStatic(ctx)) {
-      if (this.#staticSign === undefined || this.#staticSignVersion !== config.version) {
-        this.#staticSign = { ...this.#readSignRules(undefined), key: this.#compiledKeys().signKey }
-        this.#staticSignVersion = config.version
-      }
-      return this.#staticSign
-    }
-    return this.#readSignRules(ctx)
+    return this.#signRulesOf(ctx)
   }
 
   #readSignRules(ctx: Context | undefined): SignRules {
@@ -465,7 +463,7 @@ export class Authentication<User = any> {
       claimNbfDelta: c.get('claimNbfDelta', ctx),
       scopesEnabled: c.get('scopesEnabled', ctx),
       scopesName: c.get('scopesName', ctx),
-      key: undefined,
+      key: this.#compiledKeys(ctx).signKey,
     }
     const registered = ['exp']
     if (rules.issuer) registered.push('iss')
@@ -513,7 +511,7 @@ export class Authentication<User = any> {
         (key) => this.#verifyWith(token, key, rules, options),
       )
     }
-    return this.#verifyWith(token, rules.keys ?? this.#compiledKeys(options.ctx).verifyKey, rules, options)
+    return this.#verifyWith(token, rules.keys, rules, options)
   }
 
   #verifyWith(
@@ -555,15 +553,7 @@ export class Authentication<User = any> {
 
   /** The verification settings of a request; derived once while settings are static. */
   #verifyRules(ctx: Context | undefined): VerifyRules {
-    const config = this.config
-    if (config.isStatic(ctx)) {
-      if (this.#staticRules === undefined || this.#staticRulesVersion !== config.version) {
-        this.#staticRules = { ...this.#readRules(undefined), keys: this.#compiledKeys().verifyKey }
-        this.#staticRulesVersion = config.version
-      }
-      return this.#staticRules
-    }
-    return this.#readRules(ctx)
+    return this.#verifyRulesOf(ctx)
   }
 
   #readRules(ctx: Context | undefined): VerifyRules {
@@ -576,7 +566,7 @@ export class Authentication<User = any> {
       verifyExp: config.get('verifyExp', ctx),
       audience: config.get('claimAud', ctx),
       issuer: config.get('claimIss', ctx),
-      keys: undefined,
+      keys: this.#compiledKeys(ctx).verifyKey,
     }
   }
 
@@ -633,17 +623,7 @@ export class Authentication<User = any> {
    */
   extractToken(ctx: Context, options: { refresh?: boolean } = {}): string {
     const refresh = options.refresh === true
-    let settings: ExtractionSettings
-    if (this.config.isStatic(ctx)) {
-      if (this.#staticVersion !== this.config.version || this.#staticExtraction === undefined) {
-        this.#staticExtraction = [this.#extraction(undefined, false), this.#extraction(undefined, true)]
-        this.#staticVersion = this.config.version
-      }
-      settings = this.#staticExtraction[refresh ? 1 : 0]
-    } else {
-      settings = this.#extraction(ctx, refresh)
-    }
-    return extractToken(new KoaTokenSource(ctx), settings)
+    return extractToken(new KoaTokenSource(ctx), this.#extractionSettings(ctx)[refresh ? 1 : 0])
   }
 
   /**

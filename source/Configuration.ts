@@ -237,6 +237,24 @@ export class Configuration {
     return overrideStorage.getStore()?.get(this) === undefined
   }
 
+  /**
+   * A value derived from the settings of a request, for hot paths: while {@link isStatic} holds it
+   * is derived once from the stored settings (again after each `set()`), otherwise from `ctx` on
+   * every call. @internal
+   */
+  derived<T>(derive: (ctx: object | undefined) => T): (ctx?: object) => T {
+    let version = -1
+    let value: T | undefined
+    return (ctx) => {
+      if (!this.isStatic(ctx)) return derive(ctx)
+      if (value === undefined || version !== this.#version) {
+        value = derive(undefined)
+        version = this.#version
+      }
+      return value
+    }
+  }
+
   /** True when a `get<Name>(ctx)` getter exists for the setting. @internal */
   hasGetter(name: SettingName): boolean {
     this.#values ?? this.resolve()
