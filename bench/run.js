@@ -10,7 +10,7 @@
  *
  * Environment: BENCH_QUICK=1 (≤ 60 s smoke run), BENCH_DURATION, BENCH_WARMUP (seconds),
  * BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_ONLY (regular expression on scenario ids; raw Koa is
- * always kept), BENCH_NO_PIN=1, BENCH_REBUILD=1, BENCH_REUSE_SERVERS=1. See bench/README.md.
+ * always kept), BENCH_NO_PIN=1, BENCH_REBUILD=1, BENCH_REUSE_SERVERS=1, BENCH_UNPAIRED=1. See bench/README.md.
  *
  * Every server is a child process on 127.0.0.1, pinned to CPU 1 with taskset when available; the
  * load generator (autocannon, in this process) is pinned to CPU 0. Children are stopped by PID at
@@ -59,7 +59,7 @@ function envNumber(name, fallback) {
 }
 
 const CONFIG = Object.freeze({
-  duration: envNumber('BENCH_DURATION', QUICK ? 0.5 : 10),
+  duration: envNumber('BENCH_DURATION', QUICK ? 0.5 : 5),
   warmup: envNumber('BENCH_WARMUP', QUICK ? 0.5 : 3),
   rounds: Math.max(2, Math.floor(envNumber('BENCH_ROUNDS', QUICK ? 2 : 3))),
   connections: Math.floor(envNumber('BENCH_CONNECTIONS', QUICK ? 16 : 32)),
@@ -70,6 +70,9 @@ const CONFIG = Object.freeze({
   // New server processes every round: identical servers differ by up to ~15% from process to
   // process, so each round samples other processes. Off in quick runs (start-up time).
   freshServers: process.env.BENCH_REUSE_SERVERS === '1' ? false : !QUICK,
+  // Raw Koa of the same algorithm measured right before every scenario, the ratio taken pairwise:
+  // the speed of this shared VM drifts by up to ±30% within minutes. Off in quick runs (time).
+  paired: process.env.BENCH_UNPAIRED === '1' ? false : !QUICK,
 })
 
 const RESULTS_DIR = path.join(BENCH, 'results')
@@ -365,14 +368,26 @@ function selectScenarios() {
 const efficiency = (m) => (m.serverCpuSeconds > 0 ? m.requests / m.serverCpuSeconds : NaN)
 const throughput = (m) => m.rps
 
-/** Mean over the rounds of metric(a) / metric(b), NaN unless both sides have all `rounds`. */
+/**
+ * Mean over the rounds of a / b, NaN unless both sides have all `rounds`. With paired references
+ * (`refs`: raw Koa of the same algorithm measured right before the scenario), each side is first
+ * divided by its own reference, so drift of the machine between two measurements cancels out;
+ * against the raw Koa reference itself (`b.reference`), a / its reference is the ratio.
+ */
 function meanRatio(a, b, metric, rounds) {
   if (!a || !b) return NaN
   const ratios = []
-  for (let r = 0; r < Math.min(a.rounds.length, b.rounds.length); r++) {
+  for (let r = 0; r < rounds; r++) {
     const x = a.rounds[r]
     const y = b.rounds[r]
-    if (x && y && metric(y) > 0) ratios.push(metric(x) / metric(y))
+    if (!x || !y) continue
+    const xRef = a.refs?.[r]
+    const yRef = b.refs?.[r]
+    let value
+    if (b.reference) value = xRef ? metric(x) / metric(xRef) : metric(x) / metric(y)
+    else if (xRef && yRef) value = metric(x) / metric(xRef) / (metric(y) / metric(yRef))
+    else value = metric(x) / metric(y)
+    if (Number.isFinite(value) && value > 0) ratios.push(value)
   }
   return ratios.length === rounds ? mean(ratios) : NaN
 }
@@ -385,7 +400,7 @@ function meanRatio(a, b, metric, rounds) {
 function pooledRaw(state, rounds) {
   const raws = [...state.values()].filter((e) => e.scenario.kind === 'koa-raw')
   if (raws.length === 0) return undefined
-  const pooled = { rounds: [] }
+  const pooled = { rounds: [], reference: true }
   for (let r = 0; r < rounds; r++) {
     const measured = raws.map((e) => e.rounds[r])
     if (measured.some((m) => !m)) continue
@@ -476,11 +491,14 @@ async function runHttp() {
   const fresh = CONFIG.freshServers
   const gaps = (CONFIG.rounds + 1) * (CONFIG.pause / 1000 + 0.15)
   const warmups = fresh ? CONFIG.rounds : 1
+  const pairedSlots = CONFIG.paired ? scenarios.filter((sc) => sc.kind !== 'koa-raw').length : 0
   const perRun = warmups * CONFIG.warmup + CONFIG.rounds * CONFIG.duration + gaps
-  const budget = scenarios.length * perRun + warmups * 15
+  const budget =
+    scenarios.length * perRun + pairedSlots * CONFIG.rounds * (CONFIG.duration + CONFIG.pause / 1000) + warmups * 15
   log(
     `${scenarios.length} scenarios × (${warmups} × ${CONFIG.warmup} s warm-up + ${CONFIG.rounds} × ${CONFIG.duration} s), ` +
       `${CONFIG.connections} connections, ${fresh ? 'new server processes every round' : 'one server process per scenario'}, ` +
+      `${CONFIG.paired ? 'raw Koa measured right before every scenario, ' : ''}` +
       `≈ ${Math.ceil(budget)} s of load${QUICK ? ' (BENCH_QUICK)' : ''}`,
   )
   const watchdog = setTimeout(() => {
@@ -545,6 +563,13 @@ async function runHttp() {
     for (const s of order) {
       checkInterrupted()
       const entry = state.get(s.id)
+      const raw = state.get(`koa-raw ${s.alg}`)
+      if (CONFIG.paired && s.kind !== 'koa-raw' && raw?.server && raw.problems.length === 0) {
+        // The scenario's own reference: raw Koa with the same token, just before it.
+        entry.refs ??= []
+        entry.refs[round] = await runLoad(raw.scenario, raw.server, tokens[s.alg], CONFIG.duration)
+        await sleep(CONFIG.pause)
+      }
       const measured = await runLoad(s, entry.server, tokens[s.alg], CONFIG.duration)
       entry.rounds[round] = measured
       const cpu = `${(measured.serverCpu * 100).toFixed(0)}%`
@@ -683,14 +708,19 @@ function renderHttp({ scenarios, state, payload }, run) {
     `- Settings: ${config.rounds} rounds × ${config.duration} s per scenario (interleaved, order reversed every other round), ` +
       `warm-up ${config.warmup} s per scenario${config.freshServers ? ' and round' : ''} (discarded), ` +
       (config.freshServers ? 'new server processes every round, ' : 'one server process per scenario for all rounds, ') +
+      (config.paired ? 'raw Koa (same token) measured right before every scenario and ratios taken pairwise, ' : '') +
       `${config.connections} connections, pipelining 1, 127.0.0.1` +
       (run.pinned ? `, server on CPU ${config.serverCpu}, autocannon on CPU ${config.loadCpu} (taskset)` : ', no CPU pinning') +
       (run.quick ? ' — QUICK smoke run, numbers are indicative only' : ''),
     `- Load average (1/5/15 min): ${loads.start} before the HTTP runs, ${loads.end} after them`,
     `- Token: ${JSON.stringify(Object.keys(payload))} payload, scopes ${JSON.stringify(SCOPES)}, exp in 10 years; ` +
       '"CPU srv/gen" = CPU use of the server process / of the load generator during the measured rounds; ' +
-      '"req/CPU-s" = requests served per CPU-second of the server process; "× raw Koa" compares with the raw Koa ' +
-      'servers of the same round, pooled (one per algorithm, each sent its own token)',
+      '"req/CPU-s" = requests served per CPU-second of the server process; ' +
+      (config.paired
+        ? '"× raw Koa" (and every target) is the mean over rounds of scenario ÷ the raw Koa measurement taken right ' +
+          'before it with the same token; two scenarios are compared through their own references; raw Koa rows are ' +
+          'shown against the pooled raw Koa servers of the round'
+        : '"× raw Koa" compares with the raw Koa servers of the same round, pooled (one per algorithm, each sent its own token)'),
   ]
   return { table: lines.join('\n'), settings }
 }
@@ -733,8 +763,8 @@ function report(file) {
   }
   const state = new Map(
     saved.scenarios.map((s) => {
-      const { problems, notes, warmup, rounds } = s
-      return [s.id, { scenario: s, problems, notes, warmup, rounds, server: { exit: s.exit ?? null } }]
+      const { problems, notes, warmup, rounds, refs } = s
+      return [s.id, { scenario: s, problems, notes, warmup, rounds, refs, server: { exit: s.exit ?? null } }]
     }),
   )
   const payload = saved.payload ?? typicalPayload()
@@ -832,8 +862,8 @@ async function main() {
       ...run,
       payload: result.payload,
       scenarios: result.scenarios.map((s) => {
-        const { problems, notes, warmup, rounds, server } = result.state.get(s.id)
-        return { ...s, problems, notes, warmup, rounds, exit: server?.exit ?? null }
+        const { problems, notes, warmup, rounds, refs, server } = result.state.get(s.id)
+        return { ...s, problems, notes, warmup, rounds, refs, exit: server?.exit ?? null }
       }),
     }
     fs.writeFileSync(path.join(RESULTS_DIR, 'latest.json'), `${JSON.stringify(saved, null, 1)}\n`)
