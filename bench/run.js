@@ -60,7 +60,7 @@ function envNumber(name, fallback) {
 
 const CONFIG = Object.freeze({
   duration: envNumber('BENCH_DURATION', QUICK ? 0.5 : 5),
-  warmup: envNumber('BENCH_WARMUP', QUICK ? 0.5 : 3),
+  warmup: envNumber('BENCH_WARMUP', QUICK ? 0.3 : 3),
   rounds: Math.max(2, Math.floor(envNumber('BENCH_ROUNDS', QUICK ? 2 : 3))),
   connections: Math.floor(envNumber('BENCH_CONNECTIONS', QUICK ? 16 : 32)),
   sampleInt: QUICK ? 100 : 250,
