@@ -177,8 +177,8 @@ export class Authentication<User = any> {
   // Settings read on every request, derived once while no getter, per-request value or override
   // applies (Configuration#derived).
   readonly #extractionSettings: (ctx?: object) => readonly [ExtractionSettings, ExtractionSettings]
-  readonly #verifyRulesOf: (ctx?: object) => VerifyRules
-  readonly #signRulesOf: (ctx?: object) => SignRules
+  readonly #verifyRules: (ctx?: object) => VerifyRules
+  readonly #signRules: (ctx?: object) => SignRules
 
   /** @param config - the resolved configuration. */
   constructor(config: Configuration) {
@@ -188,8 +188,8 @@ export class Authentication<User = any> {
       this.#extraction(ofRequest(ctx), false),
       this.#extraction(ofRequest(ctx), true),
     ])
-    this.#verifyRulesOf = config.derived((ctx) => this.#readRules(ofRequest(ctx)))
-    this.#signRulesOf = config.derived((ctx) => this.#readSignRules(ofRequest(ctx)))
+    this.#verifyRules = config.derived((ctx) => this.#readRules(ofRequest(ctx)))
+    this.#signRules = config.derived((ctx) => this.#readSignRules(ofRequest(ctx)))
   }
 
   /**
@@ -356,7 +356,7 @@ export class Authentication<User = any> {
       throw new InvalidRetrieveUserObject()
     }
     const dict: unknown = (toDict as () => unknown).call(user)
-    return dict instanceof Promise ? dict.then(checked) : checked(dict)
+    return isThenable(dict) ? Promise.resolve(dict).then(checked) : checked(dict)
   }
 
   /** Builds the base payload `{ [userId]: id }` of a user. Override to change the payload shape. */
@@ -442,11 +442,7 @@ export class Authentication<User = any> {
     return signToken(payload, key, algorithm)
   }
 
-  /** The signing settings of a request; derived once while settings are static. */
-  #signRules(ctx: Context | undefined): SignRules {
-    return this.#signRulesOf(ctx)
-  }
-
+  /** The signing settings of a request (derived through `#signRules`). */
   #readSignRules(ctx: Context | undefined): SignRules {
     const c = this.config
     const rules = {
@@ -551,11 +547,7 @@ export class Authentication<User = any> {
     return remember()
   }
 
-  /** The verification settings of a request; derived once while settings are static. */
-  #verifyRules(ctx: Context | undefined): VerifyRules {
-    return this.#verifyRulesOf(ctx)
-  }
-
+  /** The verification settings of a request (derived through `#verifyRules`). */
   #readRules(ctx: Context | undefined): VerifyRules {
     const config = this.config
     return {

@@ -915,6 +915,10 @@ describe('Authentication#getUserId()', () => {
     expect(await jwt.auth.getUserId(new Model({ user_id: 11 }))).to.equal(11)
     expect(await jwt.auth.getUserId(new AsyncModel({ user_id: 12 }))).to.equal(12)
     expect(peek(await jwt.auth.generateAccessToken(new AsyncModel({ user_id: 12 }))).user_id).to.equal(12)
+    // A toDict returning a thenable that is not a Promise (e.g. a query builder) is awaited too.
+    const lazy = { toDict: () => ({ then: (resolve: (v: unknown) => void) => resolve({ user_id: 13 }) }) }
+    expect(await jwt.auth.getUserId(lazy)).to.equal(13)
+    expect(peek(await jwt.auth.generateAccessToken(lazy)).user_id).to.equal(13)
   })
 
   it('follows the userId setting', async () => {
