@@ -1,6 +1,7 @@
 /**
  * Scope matching with sanic-jwt's `namespace:action:action` grammar and rules (reference §5).
- * Requirements are normalised once per route; user scopes once per request.
+ * Requirements are normalised once per route; without an override, user scopes are matched in their
+ * text form (only those of a required namespace are split), else normalised once per request.
  */
 
 /** A normalised scope: its namespace and its actions (none means "every action"). */
@@ -93,12 +94,51 @@ export function matchScopes(
   userClaim: unknown,
   options: ScopeMatchOptions = {},
 ): boolean {
+  const requireAllActions = options.requireAllActions ?? true
+  const requireAll = options.requireAll ?? true
+  if (options.override === undefined) return matchRaw(required, userClaim, requireAll, requireAllActions)
   const user = normalizeUserScopes(userClaim)
   if (user === undefined) return false
-  const requireAllActions = options.requireAllActions ?? true
   const check = (scope: ScopeTuple): boolean =>
     matchScope(scope, user, requireAllActions, options.override)
-  return options.requireAll ?? true ? required.every(check) : required.some(check)
+  return requireAll ? required.every(check) : required.some(check)
+}
+
+/**
+ * {@link matchScopes} without an override: the same rules, read straight from the claim's strings,
+ * so that only user scopes of a required namespace are ever split (no tuples per request).
+ */
+function matchRaw(
+  required: readonly ScopeTuple[],
+  claim: unknown,
+  requireAll: boolean,
+  requireAllActions: boolean,
+): boolean {
+  if (!Array.isArray(claim) || !claim.some((entry) => typeof entry === 'string')) return false
+  const check = (scope: ScopeTuple): boolean =>
+    claim.some((entry) => typeof entry === 'string' && matchesText(scope, entry, requireAllActions))
+  return requireAll ? required.every(check) : required.some(check)
+}
+
+/** {@link matches} against a user scope still in its text form, e.g. `'user:read:write'`. */
+function matchesText(required: ScopeTuple, entry: string, requireAllActions: boolean): boolean {
+  const [namespace, actions] = required
+  let cut: number
+  if (namespace === '') {
+    cut = entry.indexOf(':')
+  } else {
+    if (!entry.startsWith(namespace)) return false
+    if (entry.length === namespace.length) cut = -1
+    else if (entry.charCodeAt(namespace.length) === 58 /* ':' */) cut = namespace.length
+    else return false
+  }
+  // No ':' means no actions: a top-level scope grants every action, and matches a top-level requirement.
+  if (cut === -1) return true
+  if (actions.length === 0) return false
+  const granted = entry.slice(cut + 1).split(':')
+  return requireAllActions
+    ? actions.every((action) => granted.includes(action))
+    : actions.some((action) => granted.includes(action))
 }
 
 /** sanic-jwt's `validate_scopes`, on raw strings: a string requirement is a one-element list. */

@@ -277,3 +277,40 @@ describe('core/scope-matcher', () => {
     })
   })
 })
+
+describe('core/scope-matcher: the text fast path (no override) agrees with the tuple rules', () => {
+  // Without an override, matchScopes reads the claim's strings directly; with an identity
+  // override it normalises every user scope into tuples first. Both must give the same verdict.
+  const identity: ScopeValidatorOverride = (isValid) => isValid
+  const parts = ['', 'user', 'users', 'use', 'admin', 'read', 'write', 'read:write', 'write:read', ':', 'user:', ':read']
+  const requirements = ['user', 'user:read', 'user:read:write', ':read', ':write', 'admin', '', 'user:', 'users:read']
+  const claims: unknown[] = [
+    [],
+    [null],
+    [42, { user: 'read' }, ['user']],
+    ...parts.map((p) => [p]),
+    ...parts.flatMap((a) => ['user', 'admin:read', ''].map((b) => [a, b])),
+    ...parts.map((p) => [`user:${p}`, null]),
+    'user',
+    { 0: 'user', length: 1 },
+  ]
+  for (const requireAll of [true, false]) {
+    for (const requireAllActions of [true, false]) {
+      it(`gives the same verdicts with requireAll ${requireAll} and requireAllActions ${requireAllActions}`, () => {
+        let checked = 0
+        for (const first of requirements) {
+          for (const second of [undefined, ...requirements]) {
+            const required = (second === undefined ? [first] : [first, second]).map(normalizeScope)
+            for (const claim of claims) {
+              const fast = matchScopes(required, claim, { requireAll, requireAllActions })
+              const tuples = matchScopes(required, claim, { requireAll, requireAllActions, override: identity })
+              expect(fast, `${JSON.stringify([first, second])} vs ${JSON.stringify(claim)}`).to.equal(tuples)
+              checked++
+            }
+          }
+        }
+        expect(checked).to.be.greaterThan(2000)
+      })
+    }
+  }
+})
