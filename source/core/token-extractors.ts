@@ -58,9 +58,11 @@ export function parseAuthorizationHeader(value: string, prefix: string): string 
   const trimmed = value.trim()
   if (trimmed === '') return undefined
   if (prefix === '') return trimmed
-  if (trimmed.length < prefix.length || trimmed.slice(0, prefix.length).toLowerCase() !== prefix.toLowerCase()) {
-    throw new InvalidAuthorizationHeader()
-  }
+  // The scheme is case-insensitive (RFC 7235); the exact spelling is the common case.
+  const hasPrefix =
+    trimmed.startsWith(prefix) ||
+    (trimmed.length >= prefix.length && trimmed.slice(0, prefix.length).toLowerCase() === prefix.toLowerCase())
+  if (!hasPrefix) throw new InvalidAuthorizationHeader()
   const rest = trimmed.slice(prefix.length)
   if (rest === '') return undefined
   if (rest[0] !== ' ' && rest[0] !== '\t') throw new InvalidAuthorizationHeader()
