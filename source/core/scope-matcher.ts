@@ -61,9 +61,14 @@ function matches(required: ScopeTuple, user: ScopeTuple, requireAllActions: bool
   if (namespace !== '' && namespace !== user[0]) return false
   if (actions.length === 0) return user[1].length === 0
   if (user[1].length === 0) return true
+  return actionsGranted(actions, user[1], requireAllActions)
+}
+
+/** Every (or, without requireAllActions, any) required action is among the granted ones. */
+function actionsGranted(actions: readonly string[], granted: readonly string[], requireAllActions: boolean): boolean {
   return requireAllActions
-    ? actions.every((action) => user[1].includes(action))
-    : actions.some((action) => user[1].includes(action))
+    ? actions.every((action) => granted.includes(action))
+    : actions.some((action) => granted.includes(action))
 }
 
 /** Checks one normalised requirement against normalised user scopes. */
@@ -135,10 +140,7 @@ function matchesText(required: ScopeTuple, entry: string, requireAllActions: boo
   // No ':' means no actions: a top-level scope grants every action, and matches a top-level requirement.
   if (cut === -1) return true
   if (actions.length === 0) return false
-  const granted = entry.slice(cut + 1).split(':')
-  return requireAllActions
-    ? actions.every((action) => granted.includes(action))
-    : actions.some((action) => granted.includes(action))
+  return actionsGranted(actions, entry.slice(cut + 1).split(':'), requireAllActions)
 }
 
 /** sanic-jwt's `validate_scopes`, on raw strings: a string requirement is a one-element list. */
