@@ -10,7 +10,9 @@
  *
  * Environment: BENCH_QUICK=1 (≤ 60 s smoke run), BENCH_DURATION, BENCH_WARMUP (seconds),
  * BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_ONLY (regular expression on scenario ids; raw Koa is
- * always kept), BENCH_NO_PIN=1, BENCH_REBUILD=1, BENCH_REUSE_SERVERS=1, BENCH_UNPAIRED=1. See bench/README.md.
+ * always kept), BENCH_NO_PIN=1, BENCH_REBUILD=1, BENCH_REUSE_SERVERS=1, BENCH_PAIRED=1,
+ * BENCH_PAIR_BLOCKS, BENCH_PAIR_SLICE, BENCH_NO_PAIRS=1 (the interleaved target pairs run after the
+ * rounds). See bench/README.md.
  *
  * Every server is a child process on 127.0.0.1, pinned to CPU 1 with taskset when available; the
  * load generator (autocannon, in this process) is pinned to CPU 0. Children are stopped by PID at
@@ -72,7 +74,17 @@ const CONFIG = Object.freeze({
   freshServers: process.env.BENCH_REUSE_SERVERS === '1' ? false : !QUICK,
   // Raw Koa of the same algorithm measured right before every scenario, the ratio taken pairwise:
   // the speed of this shared VM drifts by up to ±30% within minutes. Off in quick runs (time).
-  paired: process.env.BENCH_UNPAIRED === '1' ? false : !QUICK,
+  // Off by default since the interleaved pairs below judge the targets (they took half the run).
+  paired: process.env.BENCH_PAIRED === '1' && !QUICK,
+  // After the rounds, every target's two servers alternated in short slices, A B B A then B A A B
+  // (so a linear drift of the machine's speed cancels within each block): the target verdict.
+  pairBlocks: Math.floor(envNumber('BENCH_PAIR_BLOCKS', QUICK ? 1 : 12)),
+  pairSlice: envNumber('BENCH_PAIR_SLICE', QUICK ? 0.1 : 1),
+  pairs: process.env.BENCH_NO_PAIRS !== '1',
+  // Every block on two new server processes (warmed up for pairWarmup s each): two processes of
+  // the same server differ by up to ~15% for their whole life, so blocks sample other processes.
+  pairFresh: process.env.BENCH_REUSE_SERVERS === '1' ? false : !QUICK,
+  pairWarmup: envNumber('BENCH_PAIR_WARMUP', 1),
 })
 
 const RESULTS_DIR = path.join(BENCH, 'results')
@@ -437,6 +449,7 @@ const TARGETS = [
     min: 0.95,
     label: '(info) POST /auth vs hand-written login (koa-body + jsonwebtoken KeyObject)',
     info: true,
+    pair: true,
   },
   {
     a: 'login-handwritten HS256',
@@ -493,6 +506,10 @@ async function runHttp() {
   const perRun = warmups * CONFIG.warmup + CONFIG.rounds * CONFIG.duration + gaps
   const budget =
     scenarios.length * perRun + pairedSlots * CONFIG.rounds * (CONFIG.duration + CONFIG.pause / 1000) + warmups * 15
+    + (CONFIG.pairs
+      ? pairTargets().length * CONFIG.pairBlocks *
+        (4 * (CONFIG.pairSlice + CONFIG.pause / 5000 + 0.05) + (CONFIG.pairFresh ? 2 * CONFIG.pairWarmup + 1 : 0))
+      : 0)
   log(
     `${scenarios.length} scenarios × (${warmups} × ${CONFIG.warmup} s warm-up + ${CONFIG.rounds} × ${CONFIG.duration} s), ` +
       `${CONFIG.connections} connections, ${fresh ? 'new server processes every round' : 'one server process per scenario'}, ` +
@@ -575,11 +592,130 @@ async function runHttp() {
       await sleep(CONFIG.pause)
     }
   }
+  const pairs = CONFIG.pairs ? await runPairs(state, tokens) : []
   loadAverages.end = loadAverage()
   log('stopping servers ...')
   await stopAll()
   clearTimeout(watchdog)
-  return { scenarios, state, payload }
+  return { scenarios, state, payload, pairs }
+}
+
+/** The id of the scenario a target compares with (`koa-raw` = raw Koa with the same token). */
+const targetB = (t) => (t.b === 'koa-raw' ? `koa-raw ${t.a.split(' ')[1]}` : t.b)
+
+/** Targets measured again as interleaved pairs: every judged target, and those marked `pair`. */
+const pairTargets = () => TARGETS.filter((t) => (t.min !== null && !t.info) || t.pair)
+
+/**
+ * Interleaved pairs: for every target, its two (warm, last-round) servers are loaded in turn in
+ * slices of `pairSlice` seconds, in blocks A B B A / B A A B. A block's ratio is (A1 + A2) /
+ * (B1 + B2): both sides are measured within a few seconds of each other, and a drift of the
+ * machine's speed that is linear over the block cancels. With `pairFresh`, every block runs on two
+ * new processes. The verdict is the geometric mean of the block ratios (with a 90% interval).
+ */
+async function runPairs(state, tokens) {
+  const usable = (e) => e?.server && e.problems.length === 0 && !e.server.exit
+  const targets = pairTargets().filter((t) => usable(state.get(t.a)) && usable(state.get(targetB(t))))
+  log(
+    `interleaved pairs: ${targets.length} targets × ${CONFIG.pairBlocks} blocks × 4 slices of ${CONFIG.pairSlice} s` +
+      (CONFIG.pairFresh ? `, new processes for every block (${CONFIG.pairWarmup} s warm-up each)` : '') +
+      ' ...',
+  )
+  /** The two servers of one block: new processes (checked, warmed up), or the last round's. */
+  const serversFor = async (entries) => {
+    if (!CONFIG.pairFresh) return { servers: entries.map((e) => e.server), done: async () => {} }
+    const servers = await Promise.all(entries.map((e) => startServer(e.scenario, tokens[e.scenario.alg])))
+    const done = () => Promise.all(servers.map(retire))
+    try {
+      for (const [i, e] of entries.entries()) {
+        const problems = await selfCheck(e.scenario, servers[i].port, tokens[e.scenario.alg])
+        if (problems.length > 0) throw new Error(`${e.scenario.id}: ${problems.join('; ')}`)
+        await runLoad(e.scenario, servers[i], tokens[e.scenario.alg], CONFIG.pairWarmup)
+      }
+    } catch (error) {
+      await done()
+      throw error
+    }
+    return { servers, done }
+  }
+  const pairs = []
+  for (const t of targets) {
+    checkInterrupted()
+    const a = state.get(t.a)
+    const b = state.get(targetB(t))
+    const blocks = []
+    for (let k = 0; k < CONFIG.pairBlocks; k++) {
+      const { servers, done } = await serversFor([a, b])
+      try {
+        const order = k % 2 === 0 ? [0, 1, 1, 0] : [1, 0, 0, 1]
+        const slices = []
+        for (const i of order) {
+          const e = i === 0 ? a : b
+          const m = await runLoad(e.scenario, servers[i], tokens[e.scenario.alg], CONFIG.pairSlice)
+          slices.push({ side: i === 0 ? 'a' : 'b', ...pick(m) })
+          await sleep(CONFIG.pause / 5)
+        }
+        blocks.push(slices)
+      } finally {
+        await done()
+      }
+    }
+    const pair = { a: t.a, b: targetB(t), fresh: CONFIG.pairFresh, blocks }
+    pairs.push(pair)
+    const r = pairStats(pair)
+    log(`  ${t.a} / ${targetB(t)}: ${r.value.toFixed(3)} (blocks ${r.blockRatios.map((x) => x.toFixed(2)).join(' ')})`)
+  }
+  return pairs
+}
+
+/** The parts of a measurement kept for the interleaved pairs. */
+const pick = (m) => ({
+  rps: m.rps,
+  requests: m.requests,
+  serverCpuSeconds: m.serverCpuSeconds,
+  errors: m.errors,
+  non2xx: m.non2xx,
+})
+
+/** Two-sided 90% Student t quantiles by degrees of freedom (1..30; beyond: the normal 1.645). */
+const T90 = [
+  6.314, 2.92, 2.353, 2.132, 2.015, 1.943, 1.895, 1.86, 1.833, 1.812, 1.796, 1.782, 1.771, 1.761, 1.753, 1.746,
+  1.74, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706, 1.703, 1.701, 1.699, 1.697,
+]
+
+/** Geometric mean of ratios with a 90% confidence interval (t-interval on the logarithms). */
+function geometric(ratios) {
+  const logs = ratios.filter((x) => Number.isFinite(x) && x > 0).map(Math.log)
+  const n = logs.length
+  if (n === 0) return { value: NaN, low: NaN, high: NaN }
+  const m = mean(logs)
+  if (n === 1) return { value: Math.exp(m), low: NaN, high: NaN }
+  const sd = Math.sqrt(logs.reduce((acc, x) => acc + (x - m) ** 2, 0) / (n - 1))
+  const half = (T90[n - 2] ?? 1.645) * (sd / Math.sqrt(n))
+  return { value: Math.exp(m), low: Math.exp(m - half), high: Math.exp(m + half) }
+}
+
+/** Block ratios of an interleaved pair (req/s and per CPU-second), their geometric mean and range. */
+function pairStats(pair) {
+  const sum = (slices, side, f) => slices.filter((x) => x.side === side).reduce((n, x) => n + f(x), 0)
+  const blockRatios = pair.blocks.map((s) => sum(s, 'a', (x) => x.rps) / sum(s, 'b', (x) => x.rps))
+  const cpuRatios = pair.blocks.map(
+    (s) =>
+      (sum(s, 'a', (x) => x.requests) / sum(s, 'a', (x) => x.serverCpuSeconds)) /
+      (sum(s, 'b', (x) => x.requests) / sum(s, 'b', (x) => x.serverCpuSeconds)),
+  )
+  const bad = pair.blocks.flat().reduce((n, x) => n + x.errors + x.non2xx, 0)
+  const rps = geometric(blockRatios)
+  return {
+    blockRatios,
+    value: rps.value,
+    low: rps.low,
+    high: rps.high,
+    min: Math.min(...blockRatios),
+    max: Math.max(...blockRatios),
+    cpu: geometric(cpuRatios).value,
+    bad,
+  }
 }
 
 /** Stops a server the harness is done with (not reported as an unexpected exit). */
@@ -592,7 +728,7 @@ async function retire(server) {
  * Renders the HTTP results. `run` describes the run (config, load averages, quick, pinned), so that
  * saved results (bench/results/latest.json) can be rendered again with `--report`.
  */
-function renderHttp({ scenarios, state, payload }, run) {
+function renderHttp({ scenarios, state, payload, pairs }, run) {
   const { config, loads } = run
   const rawRef = pooledRaw(state, config.rounds)
   const ratio = (a, b, metric = throughput) => meanRatio(a, b, metric, config.rounds)
@@ -668,6 +804,7 @@ function renderHttp({ scenarios, state, payload }, run) {
     )
   }
 
+  const pairsById = new Map((pairs ?? []).map((p) => [`${p.a} / ${p.b}`, pairStats(p)]))
   const targetRows = []
   for (const t of TARGETS) {
     const a = state.get(t.a)
@@ -675,30 +812,58 @@ function renderHttp({ scenarios, state, payload }, run) {
     if (!a || !b) continue
     const perRps = ratio(a, b)
     const perCpu = ratio(a, b, efficiency)
+    const pair = pairsById.get(`${t.a} / ${targetB(t)}`)
+    if (pair?.bad > 0) notes.push(`${t.a} / ${targetB(t)}: ${pair.bad} errors or non-2xx in the interleaved pair`)
+    // The verdict: the interleaved pairs when measured, else the rounds' ratio.
+    const judgedBy = pair && pair.bad === 0 ? pair.value : perRps
     const judged = t.min !== null && !t.info
-    const verdict = !Number.isFinite(perRps) ? 'n/a' : !judged ? 'info' : perRps >= t.min ? 'MET' : 'MISSED'
-    const cpuVerdict =
-      !Number.isFinite(perCpu) || !judged ? '' : perCpu >= t.min ? ' (MET per CPU-s)' : ' (MISSED per CPU-s)'
+    let verdict = !Number.isFinite(judgedBy) ? 'n/a' : !judged ? 'info' : judgedBy >= t.min ? 'MET' : 'MISSED'
+    if (judged && pair && pair.low < t.min && pair.high >= t.min) verdict += ' (interval spans it)'
     targetRows.push([
       t.label,
       `${t.a} / ${t.b === 'koa-raw' ? 'raw Koa' : t.b}`,
+      pair ? pair.value.toFixed(3) : '—',
+      pair && Number.isFinite(pair.low) ? `${pair.low.toFixed(3)}–${pair.high.toFixed(3)}` : '—',
+      pair ? `${pair.min.toFixed(2)}–${pair.max.toFixed(2)}` : '—',
+      pair && Number.isFinite(pair.cpu) ? pair.cpu.toFixed(3) : '—',
       Number.isFinite(perRps) ? perRps.toFixed(3) : '—',
       Number.isFinite(perCpu) ? perCpu.toFixed(3) : '—',
       t.min === null ? '—' : `≥ ${t.min}`,
-      verdict + cpuVerdict,
+      verdict,
     ])
   }
 
+  const pairConfig = pairs?.length
+    ? `${pairs[0].blocks.length} blocks of 4 slices × ${config.pairSlice} s` +
+      (pairs[0].fresh ? ` (every block on two new processes, each warmed up ${config.pairWarmup} s)` : '')
+    : 'not run'
   const lines = [
     markdownTable(header, rows, ['l', ...Array(header.length - 2).fill('r'), 'l']),
     '',
-    'Targets (mean of the per-round ratios; the verdict uses req/s, the per-CPU-second ratio is shown because it is',
-    'less sensitive to other processes taking CPU time from the server):',
+    `Targets. "Interleaved": the target's two servers loaded in turn, ${pairConfig}, in the order`,
+    'A B B A, then B A A B, so that a drift of the machine\'s speed over a block cancels; a block\'s ratio is',
+    '(A1 + A2) / (B1 + B2) in req/s, raw Koa being the one sent the same token. Shown: the geometric mean of the',
+    'block ratios, its 90% confidence interval (t-interval on the logarithms), the lowest and highest block, and',
+    'the same mean per CPU-second of the servers. "Rounds": the mean of the per-round ratios of the table above,',
+    'each side measured once per round, tens of seconds apart. The verdict uses the interleaved mean when there',
+    'is one (both sides measured within seconds of each other, on several pairs of processes), else the rounds\'',
+    'req/s ratio; "interval spans it" marks a verdict this run cannot tell from noise.',
     '',
     markdownTable(
-      ['Target', 'Ratio', 'req/s ratio', 'per CPU-s ratio', 'Required', 'Result'],
+      [
+        'Target',
+        'Ratio',
+        'Interleaved req/s',
+        '90% interval',
+        'Blocks',
+        'Interleaved per CPU-s',
+        'Rounds req/s',
+        'Rounds per CPU-s',
+        'Required',
+        'Result',
+      ],
       targetRows,
-      ['l', 'l', 'r', 'r', 'r', 'l'],
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     ),
   ]
   if (notes.length > 0) lines.push('', 'Notes:', '', ...notes.map((n) => `- ${n}`))
@@ -766,7 +931,7 @@ function report(file) {
     }),
   )
   const payload = saved.payload ?? typicalPayload()
-  const { table, settings } = renderHttp({ scenarios: saved.scenarios, state, payload }, run)
+  const { table, settings } = renderHttp({ scenarios: saved.scenarios, state, payload, pairs: saved.pairs }, run)
   process.stdout.write(`${[...settings, '', table].join('\n')}\n`)
 }
 
@@ -859,6 +1024,7 @@ async function main() {
     const saved = {
       ...run,
       payload: result.payload,
+      pairs: result.pairs,
       scenarios: result.scenarios.map((s) => {
         const { problems, notes, warmup, rounds, refs, server } = result.state.get(s.id)
         return { ...s, problems, notes, warmup, rounds, refs, exit: server?.exit ?? null }
