@@ -121,16 +121,23 @@ function cases(alg) {
 }
 
 /**
- * What a verify cache pays to find an entry: the token itself as the Map key, or a SHA-256 of it
- * (fast-jwt's default cacheKeyBuilder).
+ * What a verify cache pays to find an entry: the token itself as the Map key, a SHA-256 of it
+ * (fast-jwt's default cacheKeyBuilder), or its last 16 characters with the whole token compared
+ * on a hit (koa-jwt-kit's VerifyCache, through the compiled class itself).
  */
 function cacheKeyCases() {
   const { createHash } = require('node:crypto')
   const jsonwebtoken = require('jsonwebtoken')
-  const token = jsonwebtoken.sign(typicalPayload(), keyObjects('HS256').signKey, { algorithm: 'HS256' })
+  const { VerifyCache } = require(DIST)
+  const { signKey } = keyObjects('HS256')
+  const token = jsonwebtoken.sign(typicalPayload(), signKey, { algorithm: 'HS256' })
   const byToken = new Map([[token, { user_id: 1 }]])
   const hashed = createHash('sha256').update(token).digest('base64')
   const byHash = new Map([[hashed, { user_id: 1 }]])
+  const byTail = new Map([[token.slice(-16), { token, payload: { user_id: 1 } }]])
+  const cache = new VerifyCache({ max: 1000 })
+  const now = Math.floor(Date.now() / 1000)
+  cache.set(token, { user_id: 1, exp: now + 3600 }, signKey, 'HS256', now, 0)
   // A fresh string each call, as each request carries its own copy of the header.
   const copy = () => (' ' + token).slice(1)
   return [
@@ -139,6 +146,15 @@ function cacheKeyCases() {
       'Map.get(sha256(token)) (hashed key)',
       () => [byHash.get(createHash('sha256').update(copy()).digest('base64'))],
     ],
+    [
+      'Map.get(last 16 chars), whole token compared (tail key)',
+      () => {
+        const t = copy()
+        const entry = byTail.get(t.slice(-16))
+        return [entry !== undefined && entry.token === t ? entry.payload : undefined]
+      },
+    ],
+    ['koa-jwt-kit VerifyCache#get (tail key, LRU, checks)', () => [cache.get(copy(), signKey, 'HS256', now)]],
   ]
 }
 

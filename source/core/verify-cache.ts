@@ -5,8 +5,13 @@
  * token's validity window nor be read under settings that would reject it. Custom claims and extra
  * verifications also run on every hit.
  *
- * Keyed by the token itself: measured faster than hashing it (see bench/README.md); entries hold
- * tokens that are valid credentials anyway, and eviction by user or token id is explicit.
+ * Keyed by the last {@link KEY_LENGTH} characters of the token (signature bytes, which differ
+ * for every validly signed token), with the whole token kept in the entry and compared on every
+ * hit: hashing 16 characters instead of the whole token (~250 characters for HS256, ~600 for
+ * RS256) made a lookup about twice as fast, and hashing with SHA-256 (fast-jwt's way) is slower
+ * than either (bench/README.md, "cache lookup"). Two tokens sharing the tail only cost each other
+ * a miss: a hit always needs the exact same token bytes. Entries hold tokens that are valid
+ * credentials anyway, and eviction by user or token id is explicit.
  */
 import type { KeyObject } from 'node:crypto'
 
@@ -20,7 +25,16 @@ export interface VerifyCacheOptions {
   ttl?: number
 }
 
+/** How many trailing characters of a token key its entry. @internal */
+export const KEY_LENGTH = 16
+
+/** The Map key of a token: its tail, or the whole token when that is short. @internal */
+export function cacheKey(token: string): string {
+  return token.length > 2 * KEY_LENGTH ? token.slice(-KEY_LENGTH) : token
+}
+
 interface Entry {
+  readonly token: string
   readonly payload: JwtPayload
   readonly key: KeyObject
   readonly algorithm: string
@@ -34,6 +48,8 @@ export class VerifyCache {
   /** Longest lifetime of an entry, in seconds. */
   readonly ttl: number
   #entries = new Map<string, Entry>()
+  /** The most recently stored or used entry (last in Map order): a hit on it moves nothing. */
+  #newest: Entry | undefined
 
   constructor(options: VerifyCacheOptions = {}) {
     this.max = options.max ?? 1000
@@ -50,15 +66,20 @@ export class VerifyCache {
 
   /** The payload verified earlier for this token with this key, if still within its lifetime. */
   get(token: string, key: KeyObject, algorithm: string, now: number): JwtPayload | undefined {
-    const entry = this.#entries.get(token)
-    if (entry === undefined) return undefined
+    const id = cacheKey(token)
+    const entry = this.#entries.get(id)
+    // Another token with the same tail: a miss, and that token's entry stays.
+    if (entry === undefined || entry.token !== token) return undefined
     if (entry.key !== key || entry.algorithm !== algorithm || now >= entry.until) {
-      this.#entries.delete(token)
+      this.#remove(id, entry)
       return undefined
     }
-    // Refresh recency: Map iteration order is insertion order.
-    this.#entries.delete(token)
-    this.#entries.set(token, entry)
+    // Refresh recency (Map iteration order is insertion order), unless it is already the newest.
+    if (entry !== this.#newest) {
+      this.#entries.delete(id)
+      this.#entries.set(id, entry)
+      this.#newest = entry
+    }
     return entry.payload
   }
 
@@ -67,10 +88,14 @@ export class VerifyCache {
     const exp = typeof payload.exp === 'number' ? payload.exp + leeway : Infinity
     const until = Math.min(exp, now + this.ttl)
     if (until <= now) return
-    // Two concurrent misses of one token both store it: replace, never evict another entry.
-    this.#entries.delete(token)
+    const id = cacheKey(token)
+    // Two concurrent misses of one token both store it (and a token sharing the tail replaces the
+    // other): replace, never evict another entry.
+    this.#entries.delete(id)
     if (this.#entries.size >= this.max) this.#entries.delete(this.#entries.keys().next().value as string)
-    this.#entries.set(token, { payload, key, algorithm, until })
+    const entry: Entry = { token, payload, key, algorithm, until }
+    this.#entries.set(id, entry)
+    this.#newest = entry
   }
 
   /**
@@ -80,23 +105,38 @@ export class VerifyCache {
    */
   evict(filter: { token?: string; jti?: unknown; userId?: unknown }, userIdKey: string): number {
     let removed = 0
-    if (filter.token !== undefined && this.#entries.delete(filter.token)) removed++
+    if (filter.token !== undefined) {
+      const id = cacheKey(filter.token)
+      const entry = this.#entries.get(id)
+      if (entry?.token === filter.token) {
+        this.#remove(id, entry)
+        removed++
+      }
+    }
     if (filter.jti === undefined && filter.userId === undefined) return removed
-    for (const [token, { payload }] of this.#entries) {
+    for (const [id, entry] of this.#entries) {
+      const { payload } = entry
       if (
         (filter.jti !== undefined && payload.jti === filter.jti) ||
         (filter.userId !== undefined && payload[userIdKey] === filter.userId)
       ) {
-        this.#entries.delete(token)
+        this.#remove(id, entry)
         removed++
       }
     }
     return removed
   }
 
+  /** Drops an entry (and the reference to it, when it was the newest). */
+  #remove(id: string, entry: Entry): void {
+    this.#entries.delete(id)
+    if (entry === this.#newest) this.#newest = undefined
+  }
+
   /** Empties the cache. */
   clear(): void {
     this.#entries.clear()
+    this.#newest = undefined
   }
 
   /** Number of entries. */

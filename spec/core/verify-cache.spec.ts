@@ -2,6 +2,7 @@ import { createSecretKey, type KeyObject } from 'node:crypto'
 
 import { expect } from 'chai'
 
+import { KEY_LENGTH, cacheKey } from '../../source/core/verify-cache'
 import { VerifyCache, deepFreeze, type JwtPayload } from '../../source'
 
 const NOW = 1_700_000_000
@@ -348,6 +349,83 @@ describe('VerifyCache', () => {
     it('removes nothing with an empty filter', () => {
       expect(cache.evict({}, 'user_id')).to.equal(0)
       expect(cache.size).to.equal(4)
+    })
+  })
+
+  describe('keyed by the token tail, hit only on the whole token', () => {
+    /** Two tokens that differ before their last KEY_LENGTH characters only. */
+    const twins = (): [string, string] => {
+      const tail = 'S'.repeat(KEY_LENGTH)
+      return [`eyJhbGciOiJIUzI1NiJ9.${'a'.repeat(40)}.sig${tail}`, `eyJhbGciOiJIUzI1NiJ9.${'b'.repeat(40)}.sig${tail}`]
+    }
+
+    it('keys a token by its last KEY_LENGTH characters, a short one by itself', () => {
+      const [first] = twins()
+      expect(cacheKey(first)).to.equal('S'.repeat(KEY_LENGTH))
+      expect(cacheKey('a.b.c')).to.equal('a.b.c')
+      expect(cacheKey('x'.repeat(2 * KEY_LENGTH))).to.equal('x'.repeat(2 * KEY_LENGTH))
+    })
+
+    it('misses for another token with the same tail, and keeps the stored entry', () => {
+      const cache = new VerifyCache()
+      const [stored, lookalike] = twins()
+      const verified = payload()
+      cache.set(stored, verified, k, ALG, NOW, LEEWAY)
+      expect(cache.get(lookalike, k, ALG, NOW)).to.equal(undefined)
+      expect(cache.size).to.equal(1)
+      expect(cache.get(stored, k, ALG, NOW)).to.equal(verified)
+    })
+
+    it('lets the last of two tokens with the same tail win the slot: the other then misses', () => {
+      const cache = new VerifyCache()
+      const [first, second] = twins()
+      const one = payload({ user_id: 1 })
+      const two = payload({ user_id: 2 })
+      cache.set(first, one, k, ALG, NOW, LEEWAY)
+      cache.set(second, two, k, ALG, NOW, LEEWAY)
+      expect(cache.size).to.equal(1)
+      expect(cache.get(first, k, ALG, NOW)).to.equal(undefined)
+      expect(cache.get(second, k, ALG, NOW)).to.equal(two)
+    })
+
+    it('evicts by token only the exact token, not another one with the same tail', () => {
+      const cache = new VerifyCache()
+      const [stored, lookalike] = twins()
+      cache.set(stored, payload(), k, ALG, NOW, LEEWAY)
+      expect(cache.evict({ token: lookalike }, 'user_id')).to.equal(0)
+      expect(cache.size).to.equal(1)
+      expect(cache.evict({ token: stored }, 'user_id')).to.equal(1)
+      expect(cache.size).to.equal(0)
+    })
+
+    it('keeps exact LRU order when the newest entry is hit again and again', () => {
+      const cache = new VerifyCache({ max: 2 })
+      cache.set(token('a'), payload(), k, ALG, NOW, LEEWAY)
+      cache.set(token('b'), payload(), k, ALG, NOW, LEEWAY)
+      for (let i = 0; i < 3; i++) expect(cache.get(token('b'), k, ALG, NOW)).to.not.equal(undefined)
+      expect(cache.get(token('a'), k, ALG, NOW)).to.not.equal(undefined)
+      expect(cache.get(token('a'), k, ALG, NOW)).to.not.equal(undefined)
+      // Recency, oldest first: b, a.
+      cache.set(token('c'), payload(), k, ALG, NOW, LEEWAY)
+      expect(cache.get(token('b'), k, ALG, NOW)).to.equal(undefined)
+      expect(cache.get(token('a'), k, ALG, NOW)).to.not.equal(undefined)
+      expect(cache.get(token('c'), k, ALG, NOW)).to.not.equal(undefined)
+    })
+
+    it('forgets the newest entry once it is evicted, cleared or dropped, and serves it again once stored', () => {
+      const cache = new VerifyCache({ max: 2 })
+      const verified = payload({ jti: 'j-a' })
+      cache.set(token('a'), verified, k, ALG, NOW, LEEWAY)
+      expect(cache.evict({ jti: 'j-a' }, 'user_id')).to.equal(1)
+      expect(cache.get(token('a'), k, ALG, NOW)).to.equal(undefined)
+      cache.set(token('a'), verified, k, ALG, NOW, LEEWAY)
+      expect(cache.get(token('a'), k, ALG, NOW)).to.equal(verified)
+      cache.clear()
+      expect(cache.get(token('a'), k, ALG, NOW)).to.equal(undefined)
+      cache.set(token('a'), verified, k, ALG, NOW, LEEWAY)
+      expect(cache.get(token('a'), key(), ALG, NOW)).to.equal(undefined)
+      expect(cache.get(token('a'), k, ALG, NOW)).to.equal(undefined)
+      expect(cache.size).to.equal(0)
     })
   })
 

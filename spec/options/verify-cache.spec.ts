@@ -228,6 +228,29 @@ describe('option: verifyCache', () => {
         mode.checks({ cached: 3, off: 4 })
       })
 
+      it('rejects tokens that keep the signature of a verified token under another header or payload, and still serves the original', async () => {
+        const t = withMode()
+        const token = await loginToken(t)
+        expectOk(await t.get('/payload', token))
+        const [, payload, signature] = token.split('.')
+        const b64 = (value: object): string => Buffer.from(JSON.stringify(value)).toString('base64url')
+        const lookalikes = [
+          `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.${signature}`,
+          `${b64({ alg: 'HS512', typ: 'JWT' })}.${payload}.${signature}`,
+          tamper(token, { scopes: ['admin'] }),
+          `x${token}`,
+        ]
+        for (const lookalike of lookalikes) {
+          expect(lookalike.slice(-16)).to.equal(token.slice(-16))
+          expectInvalidToken(await t.get('/payload', lookalike))
+        }
+        const res = await t.get('/payload', token)
+        expectOk(res)
+        expect(res.body).to.deep.equal(payloadOf(token))
+        // Cached: the first request only, the original served from the cache at the end.
+        mode.checks({ cached: 1 + lookalikes.length, off: 2 + lookalikes.length })
+      })
+
       it('rejects a verified token once the clock reaches exp + leeway (401 ERR_JWT_EXPIRED)', async () => {
         const t = withMode()
         const token = await loginToken(t)
