@@ -25,9 +25,9 @@ const {
 } = require('./lib/common')
 
 const QUICK = process.env.BENCH_QUICK === '1'
-const ROUND_MS = Number(process.env.BENCH_MICRO_MS) || (QUICK ? 100 : 400)
+const ROUND_MS = Number(process.env.BENCH_MICRO_MS) || (QUICK ? 60 : 400)
 const ROUNDS = Math.max(2, Number(process.env.BENCH_MICRO_ROUNDS) || (QUICK ? 2 : 5))
-const WARMUP_MS = QUICK ? 40 : 300
+const WARMUP_MS = QUICK ? 30 : 300
 const ALGS = ['HS256', 'RS256', 'ES256']
 
 const log = (...parts) => console.error('[micro]', ...parts)

@@ -61,8 +61,8 @@ function envNumber(name, fallback) {
 }
 
 const CONFIG = Object.freeze({
-  duration: envNumber('BENCH_DURATION', QUICK ? 0.5 : 5),
-  warmup: envNumber('BENCH_WARMUP', QUICK ? 0.3 : 3),
+  duration: envNumber('BENCH_DURATION', QUICK ? 0.3 : 5),
+  warmup: envNumber('BENCH_WARMUP', QUICK ? 0.2 : 3),
   rounds: Math.max(2, Math.floor(envNumber('BENCH_ROUNDS', QUICK ? 2 : 3))),
   connections: Math.floor(envNumber('BENCH_CONNECTIONS', QUICK ? 16 : 32)),
   sampleInt: QUICK ? 100 : 250,
@@ -514,7 +514,7 @@ async function runHttp() {
     `${scenarios.length} scenarios × (${warmups} × ${CONFIG.warmup} s warm-up + ${CONFIG.rounds} × ${CONFIG.duration} s), ` +
       `${CONFIG.connections} connections, ${fresh ? 'new server processes every round' : 'one server process per scenario'}, ` +
       `${CONFIG.paired ? 'raw Koa measured right before every scenario, ' : ''}` +
-      `≈ ${Math.ceil(budget)} s of load${QUICK ? ' (BENCH_QUICK)' : ''}`,
+      `HTTP part ≈ ${Math.ceil(budget)} s at most${QUICK ? ' (BENCH_QUICK)' : ''}`,
   )
   const watchdog = setTimeout(() => {
     log(`watchdog: the run exceeded ${Math.ceil(budget * 2 + 120)} s, stopping everything`)
