@@ -233,6 +233,98 @@ function middlewareCases() {
   })
 }
 
+/**
+ * Whole scenario apps without sockets: the very apps of the HTTP servers (bench/lib/apps.js), every
+ * middleware the app holds (`Initialize`'s endpoint router included) run through koa-compose over a
+ * fresh context, as Koa's request handler does, minus the response write. HS256, same token and
+ * login body as the HTTP run. What is left out (parsing, sockets, `writev`) is the same for all.
+ */
+function appCases() {
+  const http = require('node:http')
+  const net = require('node:net')
+  const compose = require('koa-compose')
+  const jsonwebtoken = require('jsonwebtoken')
+  const { buildApp } = require('./lib/apps')
+  const { LOGIN_BODY, POST_KINDS } = require('./lib/scenarios')
+  const token = jsonwebtoken.sign(typicalPayload(), keyObjects('HS256').signKey, { algorithm: 'HS256' })
+  const authorization = `Bearer ${token}`
+  const body = Buffer.from(LOGIN_BODY)
+  const socket = new net.Socket()
+  const kinds = [
+    'koa-raw',
+    'kit-unguarded',
+    'jsonwebtoken-keyobject',
+    'fast-jwt-cache',
+    'kit-protected',
+    'kit-protected-cache',
+    'kit-scoped',
+    'koa-raw-post',
+    'login-handwritten',
+    'kit-auth',
+    'login-floor',
+  ]
+  return kinds.map((kind) => {
+    const { app } = buildApp(kind, 'HS256')
+    const handle = compose(app.middleware)
+    const post = POST_KINDS.has(kind)
+    const call = async () => {
+      const req = new http.IncomingMessage(socket)
+      req.method = post ? 'POST' : 'GET'
+      req.url = post ? '/auth' : '/hello'
+      req.headers = post
+        ? { host: '127.0.0.1', 'content-type': 'application/json', 'content-length': String(body.length) }
+        : { host: '127.0.0.1', authorization }
+      if (post) {
+        req.push(body)
+        req.push(null)
+      }
+      const ctx = app.createContext(req, new http.ServerResponse(req))
+      await handle(ctx)
+      if (ctx.status !== 200) throw new Error(`${kind}: status ${ctx.status}`)
+    }
+    return [kind, call]
+  })
+}
+
+/** Best µs per call of each async case over the rounds, cases interleaved round by round. */
+async function bestCosts(group) {
+  for (const [, fn] of group) await timedAsync(fn, WARMUP_MS, 20)
+  const perRound = group.map(() => [])
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [i, [, fn]] of group.entries()) {
+      const { ops, ns } = await timedAsync(fn, ROUND_MS, 20)
+      perRound[i].push(ns / 1e3 / ops)
+    }
+  }
+  // Best round: the least disturbed one (the quantity is a cost, not a throughput).
+  return perRound.map((values) => Math.min(...values))
+}
+
+/** The app table: µs per request and the cost ratios of the HTTP targets, without HTTP. */
+async function measureApps() {
+  const { POST_KINDS } = require('./lib/scenarios')
+  const group = appCases()
+  const costs = await bestCosts(group)
+  const cost = Object.fromEntries(group.map(([kind], i) => [kind, costs[i]]))
+  const rows = group.map(([kind], i) => {
+    // Added cost over the raw request of the same method.
+    const base = POST_KINDS.has(kind) ? cost['koa-raw-post'] : cost['koa-raw']
+    return [kind, costs[i].toFixed(2), kind === 'koa-raw' || kind === 'koa-raw-post' ? '—' : `${costs[i] >= base ? '+' : ''}${(costs[i] - base).toFixed(2)}`]
+  })
+  // A speed ratio is the inverse of the cost ratio: A / B in req/s = cost(B) / cost(A).
+  const speed = (a, b) => (cost[b] / cost[a]).toFixed(3)
+  const ratios = [
+    ['protected() cache off vs hand-written jsonwebtoken + KeyObject', speed('kit-protected', 'jsonwebtoken-keyobject')],
+    ['protected() cache on vs fast-jwt with cache', speed('kit-protected-cache', 'fast-jwt-cache')],
+    ['protected() cache on vs raw Koa', speed('kit-protected-cache', 'koa-raw')],
+    ['scoped() vs protected()', speed('kit-scoped', 'kit-protected')],
+    ['POST /auth vs raw Koa (GET)', speed('kit-auth', 'koa-raw')],
+    ['POST /auth vs hand-written login (koa-body + jsonwebtoken KeyObject)', speed('kit-auth', 'login-handwritten')],
+    ['no-library login vs raw Koa (GET)', speed('login-floor', 'koa-raw')],
+  ]
+  return { rows, ratios }
+}
+
 /** Async version of {@link timed}: awaits every call. */
 async function timedAsync(fn, ms, batch) {
   const start = process.hrtime.bigint()
@@ -249,16 +341,7 @@ async function timedAsync(fn, ms, batch) {
 
 async function measureMiddleware() {
   const group = middlewareCases()
-  for (const [, fn] of group) await timedAsync(fn, WARMUP_MS, 20)
-  const perRound = group.map(() => [])
-  for (let round = 0; round < ROUNDS; round++) {
-    for (const [i, [, fn]] of group.entries()) {
-      const { ops, ns } = await timedAsync(fn, ROUND_MS, 20)
-      perRound[i].push(ns / 1e3 / ops)
-    }
-  }
-  // Best round: the least disturbed one (the quantity is a cost, not a throughput).
-  const costs = perRound.map((values) => Math.min(...values))
+  const costs = await bestCosts(group)
   const base = costs[0]
   const reference = costs[group.findIndex(([name]) => name.startsWith('hand-written'))] - base
   return group.map(([name], i) => [
@@ -337,6 +420,8 @@ async function runAll() {
   const tokens = run()
   log('middleware without HTTP ...')
   const middleware = await measureMiddleware()
+  log('apps without sockets ...')
+  const apps = await measureApps()
   return [
     `${ROUNDS} rounds × ${ROUND_MS} ms per case after ${WARMUP_MS} ms of warm-up, cases of one operation interleaved; ` +
       'ops/s is the mean of the rounds, spread is half the max–min range. Same payload and token everywhere ' +
@@ -358,6 +443,20 @@ async function runAll() {
       middleware,
       ['l', 'r', 'r', 'r'],
     ),
+    '',
+    '### Scenario apps without sockets (HS256)',
+    '',
+    'One call = the app of an HTTP scenario (the same code as its server, bench/lib/apps.js): a fresh ' +
+      'Koa context over an IncomingMessage/ServerResponse pair (the login body pushed into the request), ' +
+      "then every middleware of the app through koa-compose, `Initialize`'s endpoint router included, as " +
+      "Koa's request handler runs them, without the response write. µs/call is the best of the rounds; " +
+      '"added" subtracts raw Koa (GET scenarios) or the raw POST (POST scenarios). HTTP parsing, sockets ' +
+      'and `writev`, the same for every scenario and most of a raw Koa request, are left out, so the ' +
+      'ratios below lie further from 1 than the same ratios over HTTP: they compare the code alone.',
+    '',
+    markdownTable(['Scenario app', 'µs/call', 'added µs'], apps.rows, ['l', 'r', 'r']),
+    '',
+    markdownTable(['Ratio without sockets (A / B in calls/s)', 'Value'], apps.ratios, ['l', 'r']),
   ].join('\n')
 }
 

@@ -6,220 +6,22 @@
  * Exits when its stdin closes (the harness died) or on SIGTERM/SIGINT.
  * koa-jwt-kit is loaded from dist/ (bench/run.js builds it first).
  */
-const { createPrivateKey, createPublicKey, createSecretKey } = require('node:crypto')
-const path = require('node:path')
-
-const Router = require('@koa/router')
-const Koa = require('koa')
-
-const { DIST, SCOPES, keyMaterial } = require('../lib/common')
+const { buildApp } = require('../lib/apps')
 
 const [kind, alg = 'HS256'] = process.argv.slice(2)
 const notes = []
-/** Checks run after the app is built and before readiness is reported. */
-const probes = []
 
 process.on('warning', (warning) => {
   if (warning.code === 'KOA_JWT_KIT_UNKNOWN_OPTION') notes.push(`library warning: ${warning.message}`)
 })
 
-const material = keyMaterial(alg)
-const symmetric = material.secret !== undefined
-
-/** The handler every route ends with: the same work everywhere. */
-function hello(ctx) {
-  ctx.body = { ok: true }
-}
-
-function unauthorized(ctx) {
-  ctx.status = 401
-  ctx.body = { error: 'Unauthorized' }
-}
-
-/** Reads `Authorization: Bearer <token>`; undefined when absent or of another scheme. */
-function bearer(ctx) {
-  const header = ctx.headers.authorization
-  return typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : undefined
-}
-
-/** Middleware around a synchronous `verify(token) → payload` that throws on failure. */
-function verifying(verify) {
-  return function verifyMiddleware(ctx, next) {
-    const token = bearer(ctx)
-    if (token === undefined) return unauthorized(ctx)
-    try {
-      ctx.state.jwt = verify(token)
-    } catch {
-      return unauthorized(ctx)
-    }
-    return next()
-  }
-}
-
-function kitInstance(app, extra = {}) {
-  const { Initialize } = require(DIST)
-  const keys = symmetric
-    ? { secret: material.secret }
-    : { secret: material.publicPem, privateKey: material.privatePem }
-  const jwt = new Initialize(app, {
-    ...keys,
-    algorithm: alg,
-    authenticate: () => ({ user_id: 1, scopes: [...SCOPES] }),
-    addScopesToPayload: (user) => user.scopes,
-    ...extra,
-  })
-  return jwt
-}
-
-function build() {
-  const app = new Koa()
-  const router = new Router()
-  switch (kind) {
-    case 'koa-raw':
-      router.get('/hello', hello)
-      break
-    case 'passthrough':
-      router.get(
-        '/hello',
-        function passthrough(ctx, next) {
-          const token = bearer(ctx)
-          if (token === undefined) return unauthorized(ctx)
-          ctx.state.token = token
-          return next()
-        },
-        hello,
-      )
-      break
-    case 'kit-unguarded':
-      kitInstance(app)
-      router.get('/hello', hello)
-      break
-    case 'koa-jwt': {
-      const koaJwt = require('koa-jwt')
-      const secret = symmetric ? material.secret : material.publicPem
-      router.get('/hello', koaJwt({ secret, algorithms: [alg] }), hello)
-      break
-    }
-    case 'jsonwebtoken-keyobject': {
-      const jsonwebtoken = require('jsonwebtoken')
-      const key = symmetric
-        ? createSecretKey(Buffer.from(material.secret, 'utf8'))
-        : createPublicKey(material.publicPem)
-      const options = Object.freeze({ algorithms: Object.freeze([alg]) })
-      router.get('/hello', verifying((token) => jsonwebtoken.verify(token, key, options)), hello)
-      break
-    }
-    case 'fast-jwt':
-    case 'fast-jwt-cache': {
-      const { createVerifier } = require('fast-jwt')
-      const verify = createVerifier({
-        key: symmetric ? material.secret : material.publicPem,
-        algorithms: [alg],
-        cache: kind === 'fast-jwt-cache',
-      })
-      router.get('/hello', verifying(verify), hello)
-      break
-    }
-    case 'kit-protected':
-      router.get('/hello', kitInstance(app).protected(), hello)
-      break
-    case 'kit-protected-cache': {
-      const warnings = notes.length
-      const jwt = kitInstance(app, { verifyCache: { max: 1000 } })
-      probes.push(async () => {
-        // Accepted = no unknown-option warning. Active = verifying the bench token twice gives
-        // back the very same payload object (a cache hit), which an uncached verify never does.
-        const accepted = notes.length === warnings
-        const first = await jwt.auth.verifyToken(process.env.BENCH_TOKEN)
-        const second = await jwt.auth.verifyToken(process.env.BENCH_TOKEN)
-        notes.push(
-          `verifyCache ${accepted ? 'accepted' : 'NOT accepted'} by Initialize; ` +
-            (first === second
-              ? 'cache hit observed (same payload object on the second verification)'
-              : 'no cache hit observed: the row may measure the uncached path'),
-        )
-      })
-      router.get('/hello', jwt.protected(), hello)
-      break
-    }
-    case 'kit-scoped':
-      router.get('/hello', kitInstance(app).scoped(['user:read']), hello)
-      break
-    case 'koa-raw-post':
-      router.post('/auth', hello)
-      break
-    case 'login-handwritten': {
-      // What a developer writes by hand on the same stack: koa-body, a trivial credential check,
-      // jsonwebtoken.sign with a prepared KeyObject and frozen options, the claims POST /auth issues
-      // with the default settings ({ user_id, exp, scopes }: claimIat is off by default).
-      const { koaBody } = require('koa-body')
-      const jsonwebtoken = require('jsonwebtoken')
-      const key = symmetric ? createSecretKey(Buffer.from(material.secret, 'utf8')) : createPrivateKey(material.privatePem)
-      const options = Object.freeze({ algorithm: alg, noTimestamp: true })
-      router.post('/auth', koaBody(), function login(ctx) {
-        const { username, password } = ctx.request.body ?? {}
-        if (typeof username !== 'string' || typeof password !== 'string') return unauthorized(ctx)
-        const user = { user_id: 1, scopes: [...SCOPES] }
-        const now = Math.floor(Date.now() / 1000)
-        ctx.body = {
-          access_token: jsonwebtoken.sign({ user_id: user.user_id, exp: now + 1800, scopes: user.scopes }, key, options),
-        }
-      })
-      break
-    }
-    case 'login-floor': {
-      // No body parser and no JWT library: a lower bound, not something to ship (no charset,
-      // encoding or content-type handling). HS256 only.
-      if (!symmetric) throw new Error('login-floor runs with HS256 only')
-      const { createHmac } = require('node:crypto')
-      const key = createSecretKey(Buffer.from(material.secret, 'utf8'))
-      const head = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT' })).toString('base64url')
-      const readJson = (req) =>
-        new Promise((resolve, reject) => {
-          const chunks = []
-          let size = 0
-          req.on('data', (chunk) => {
-            size += chunk.length
-            if (size > 100 * 1024) req.destroy(new Error('too large'))
-            else chunks.push(chunk)
-          })
-          req.on('end', () => {
-            try {
-              resolve(JSON.parse(Buffer.concat(chunks, size).toString('utf8')))
-            } catch (error) {
-              reject(error)
-            }
-          })
-          req.on('error', reject)
-        })
-      router.post('/auth', async function login(ctx) {
-        const { username, password } = (await readJson(ctx.req)) ?? {}
-        if (typeof username !== 'string' || typeof password !== 'string') return unauthorized(ctx)
-        const user = { user_id: 1, scopes: [...SCOPES] }
-        const claims = { user_id: user.user_id, exp: Math.floor(Date.now() / 1000) + 1800, scopes: user.scopes }
-        const input = `${head}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`
-        ctx.body = { access_token: `${input}.${createHmac('sha256', key).update(input).digest('base64url')}` }
-      })
-      break
-    }
-    case 'kit-auth':
-      // POST /auth is mounted by Initialize itself.
-      kitInstance(app)
-      break
-    default:
-      throw new Error(`unknown scenario kind "${kind}"`)
-  }
-  app.use(router.routes())
-  return app
-}
-
 let server
 
 async function start() {
-  const app = build()
+  const { app, probes } = buildApp(kind, alg, { notes })
   // Warnings are emitted on a later tick than emitWarning: let them arrive first.
   await new Promise((resolve) => setImmediate(resolve))
-  for (const probe of probes) await probe()
+  for (const probe of probes) await probe(process.env.BENCH_TOKEN)
   server = app.listen(0, '127.0.0.1', () => {
     const info = { port: server.address().port, pid: process.pid, notes }
     process.stdout.write(`READY ${JSON.stringify(info)}\n`)
