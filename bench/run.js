@@ -85,6 +85,9 @@ const CONFIG = Object.freeze({
   // the same server differ by up to ~15% for their whole life, so blocks sample other processes.
   pairFresh: process.env.BENCH_REUSE_SERVERS === '1' ? false : !QUICK,
   pairWarmup: envNumber('BENCH_PAIR_WARMUP', 1),
+  // A judged target whose 90% interval still holds its threshold after pairBlocks blocks gets more
+  // blocks, up to pairMaxBlocks in all (the interval narrows as 1/sqrt(blocks)).
+  pairMaxBlocks: Math.floor(envNumber('BENCH_PAIR_MAX_BLOCKS', QUICK ? 1 : 24)),
 })
 
 const RESULTS_DIR = path.join(BENCH, 'results')
@@ -504,12 +507,14 @@ async function runHttp() {
   const warmups = fresh ? CONFIG.rounds : 1
   const pairedSlots = CONFIG.paired ? scenarios.filter((sc) => sc.kind !== 'koa-raw').length : 0
   const perRun = warmups * CONFIG.warmup + CONFIG.rounds * CONFIG.duration + gaps
+  const perBlock =
+    4 * (CONFIG.pairSlice + CONFIG.pause / 5000 + 0.05) + (CONFIG.pairFresh ? 2 * CONFIG.pairWarmup + 1 : 0)
   const budget =
     scenarios.length * perRun + pairedSlots * CONFIG.rounds * (CONFIG.duration + CONFIG.pause / 1000) + warmups * 15
-    + (CONFIG.pairs
-      ? pairTargets().length * CONFIG.pairBlocks *
-        (4 * (CONFIG.pairSlice + CONFIG.pause / 5000 + 0.05) + (CONFIG.pairFresh ? 2 * CONFIG.pairWarmup + 1 : 0))
-      : 0)
+    + (CONFIG.pairs ? pairTargets().length * CONFIG.pairBlocks * perBlock : 0)
+  // The watchdog also allows every judged target its extra blocks.
+  const extraBlocks = Math.max(0, CONFIG.pairMaxBlocks - CONFIG.pairBlocks)
+  const limit = budget * 2 + 120 + (CONFIG.pairs ? pairTargets().length * extraBlocks * perBlock : 0)
   log(
     `${scenarios.length} scenarios × (${warmups} × ${CONFIG.warmup} s warm-up + ${CONFIG.rounds} × ${CONFIG.duration} s), ` +
       `${CONFIG.connections} connections, ${fresh ? 'new server processes every round' : 'one server process per scenario'}, ` +
@@ -517,9 +522,9 @@ async function runHttp() {
       `HTTP part ≈ ${Math.ceil(budget)} s at most${QUICK ? ' (BENCH_QUICK)' : ''}`,
   )
   const watchdog = setTimeout(() => {
-    log(`watchdog: the run exceeded ${Math.ceil(budget * 2 + 120)} s, stopping everything`)
+    log(`watchdog: the run exceeded ${Math.ceil(limit)} s, stopping everything`)
     stopAll().finally(() => process.exit(2))
-  }, (budget * 2 + 120) * 1000)
+  }, limit * 1000)
   watchdog.unref()
 
   const state = new Map(
@@ -644,7 +649,14 @@ async function runPairs(state, tokens) {
     const a = state.get(t.a)
     const b = state.get(targetB(t))
     const blocks = []
-    for (let k = 0; k < CONFIG.pairBlocks; k++) {
+    const undecided = () => {
+      if (typeof t.min !== 'number' || t.info || blocks.length < 2) return false
+      const r = pairStats({ blocks })
+      return r.low < t.min && r.high >= t.min
+    }
+    const maxBlocks = Math.max(CONFIG.pairBlocks, CONFIG.pairMaxBlocks)
+    for (let k = 0; k < CONFIG.pairBlocks || (k < maxBlocks && undecided()); k++) {
+      if (k === CONFIG.pairBlocks) log(`  ${t.a} / ${targetB(t)}: interval holds ${t.min}, more blocks (up to ${maxBlocks})`)
       const { servers, done } = await serversFor([a, b])
       try {
         const order = k % 2 === 0 ? [0, 1, 1, 0] : [1, 0, 0, 1]
@@ -824,7 +836,7 @@ function renderHttp({ scenarios, state, payload, pairs }, run) {
       `${t.a} / ${t.b === 'koa-raw' ? 'raw Koa' : t.b}`,
       pair ? pair.value.toFixed(3) : '—',
       pair && Number.isFinite(pair.low) ? `${pair.low.toFixed(3)}–${pair.high.toFixed(3)}` : '—',
-      pair ? `${pair.min.toFixed(2)}–${pair.max.toFixed(2)}` : '—',
+      pair ? `${pair.blockRatios.length}: ${pair.min.toFixed(2)}–${pair.max.toFixed(2)}` : '—',
       pair && Number.isFinite(pair.cpu) ? pair.cpu.toFixed(3) : '—',
       Number.isFinite(perRps) ? perRps.toFixed(3) : '—',
       Number.isFinite(perCpu) ? perCpu.toFixed(3) : '—',
@@ -834,7 +846,10 @@ function renderHttp({ scenarios, state, payload, pairs }, run) {
   }
 
   const pairConfig = pairs?.length
-    ? `${pairs[0].blocks.length} blocks of 4 slices × ${config.pairSlice} s` +
+    ? `${config.pairBlocks} blocks of 4 slices × ${config.pairSlice} s` +
+      (config.pairMaxBlocks > config.pairBlocks
+        ? ` (more, up to ${config.pairMaxBlocks}, for a judged target whose interval still held its threshold)`
+        : '') +
       (pairs[0].fresh ? ` (every block on two new processes, each warmed up ${config.pairWarmup} s)` : '')
     : 'not run'
   const lines = [
@@ -843,7 +858,7 @@ function renderHttp({ scenarios, state, payload, pairs }, run) {
     `Targets. "Interleaved": the target's two servers loaded in turn, ${pairConfig}, in the order`,
     'A B B A, then B A A B, so that a drift of the machine\'s speed over a block cancels; a block\'s ratio is',
     '(A1 + A2) / (B1 + B2) in req/s, raw Koa being the one sent the same token. Shown: the geometric mean of the',
-    'block ratios, its 90% confidence interval (t-interval on the logarithms), the lowest and highest block, and',
+    'block ratios, its 90% confidence interval (t-interval on the logarithms), the number of blocks with the lowest and highest one, and',
     'the same mean per CPU-second of the servers. "Rounds": the mean of the per-round ratios of the table above,',
     'each side measured once per round, tens of seconds apart. The verdict uses the interleaved mean when there',
     'is one (both sides measured within seconds of each other, on several pairs of processes), else the rounds\'',
