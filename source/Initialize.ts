@@ -288,10 +288,11 @@ export class Initialize<User = any> {
     // (the router matches paths case-insensitively, so this check does too).
     const prefix = joinPath(this.config.get('urlPrefix'), '/').toLowerCase()
     const everyPath = prefix === '/'
+    const underPrefix = `${prefix}/`
     app.use(function koaJwtKitEndpoints(ctx: Context, next: Next) {
       if (!everyPath) {
         const path = ctx.path.toLowerCase()
-        if (path !== prefix && !path.startsWith(`${prefix}/`)) return next()
+        if (path !== prefix && !path.startsWith(underPrefix)) return next()
       }
       return routes(ctx as never, () => allowedMethods(ctx as never, next))
     } as Middleware)

@@ -119,6 +119,15 @@ export interface FailureOptions {
   readonly redirectUrl?: string | undefined
 }
 
+/** A failed check: a redirect when the route asks for one, else the error, as a library error. */
+function refuse(ctx: Context, parts: InstanceParts, failure: FailureOptions, error: unknown): void {
+  if (failure.redirectOnFail) {
+    const target = failure.redirectUrl ?? parts.config.get('loginRedirectUrl', ctx)
+    if (target) return ctx.redirect(target)
+  }
+  throw asLibraryError(error)
+}
+
 /**
  * Runs `check`, then `next`, rendering library errors with the instance's `Responses`. Written
  * with promise chains rather than `async`: on the common path (a synchronous check) a request
@@ -149,24 +158,19 @@ export function guarded(
     if (!(error instanceof KoaJwtError)) throw error
     return parts.responses.exceptionResponse(ctx, error)
   }
-  const refuse = (error: unknown): void => {
-    if (failure.redirectOnFail) {
-      const target = failure.redirectUrl ?? parts.config.get('loginRedirectUrl', ctx)
-      if (target) return ctx.redirect(target)
-    }
-    throw asLibraryError(error)
-  }
   let pending: void | Promise<void>
   try {
     restore = applyOverrides(parts, ctx, overrides)
     pending = check(parts, ctx)
   } catch (error) {
     return new Promise<void>((done) => {
-      refuse(error)
+      refuse(ctx, parts, failure, error)
       done()
     }).then(settle, fail)
   }
-  if (pending !== undefined) return pending.then(() => next(), refuse).then(settle, fail)
+  if (pending !== undefined) {
+    return pending.then(() => next(), (error: unknown) => refuse(ctx, parts, failure, error)).then(settle, fail)
+  }
   try {
     return next().then(settle, fail)
   } catch (error) {

@@ -15,19 +15,21 @@ import {
 export function authenticateRequest(parts: InstanceParts, ctx: Context): void | Promise<void> {
   const { config, auth } = parts
   if (!config.get('doProtection', ctx)) return
-  const fail = (error: unknown): never => {
-    throw toUnauthorized(error, config.get('debug', ctx))
-  }
   let result: ReturnType<typeof auth.verifyRequestNow>
   try {
     result = auth.verifyRequestNow(ctx)
   } catch (error) {
-    return fail(error)
+    throw toUnauthorized(error, config.get('debug', ctx))
   }
   if (result instanceof Promise) {
-    return result.then((payload) => {
-      ctx.state.jwt = payload
-    }, fail)
+    return result.then(
+      (payload) => {
+        ctx.state.jwt = payload
+      },
+      (error: unknown) => {
+        throw toUnauthorized(error, config.get('debug', ctx))
+      },
+    )
   }
   ctx.state.jwt = result
 }
