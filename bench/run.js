@@ -495,6 +495,7 @@ const TARGETS = [
     min: null,
     label: '(info) cost of mounting Initialize on the app (no guard)',
     info: true,
+    pair: true,
   },
 ]
 
