@@ -23,6 +23,7 @@ const {
   mean,
   typicalPayload,
 } = require('./lib/common')
+const { LOGIN_BODY, POST_KINDS } = require('./lib/scenarios')
 
 const QUICK = process.env.BENCH_QUICK === '1'
 const ROUND_MS = Number(process.env.BENCH_MICRO_MS) || (QUICK ? 60 : 400)
@@ -245,7 +246,6 @@ function appCases() {
   const compose = require('koa-compose')
   const jsonwebtoken = require('jsonwebtoken')
   const { buildApp } = require('./lib/apps')
-  const { LOGIN_BODY, POST_KINDS } = require('./lib/scenarios')
   const token = jsonwebtoken.sign(typicalPayload(), keyObjects('HS256').signKey, { algorithm: 'HS256' })
   const authorization = `Bearer ${token}`
   const body = Buffer.from(LOGIN_BODY)
@@ -302,14 +302,15 @@ async function bestCosts(group) {
 
 /** The app table: µs per request and the cost ratios of the HTTP targets, without HTTP. */
 async function measureApps() {
-  const { POST_KINDS } = require('./lib/scenarios')
   const group = appCases()
   const costs = await bestCosts(group)
   const cost = Object.fromEntries(group.map(([kind], i) => [kind, costs[i]]))
   const rows = group.map(([kind], i) => {
     // Added cost over the raw request of the same method.
     const base = POST_KINDS.has(kind) ? cost['koa-raw-post'] : cost['koa-raw']
-    return [kind, costs[i].toFixed(2), kind === 'koa-raw' || kind === 'koa-raw-post' ? '—' : `${costs[i] >= base ? '+' : ''}${(costs[i] - base).toFixed(2)}`]
+    const added = costs[i] - base
+    const shown = kind === 'koa-raw' || kind === 'koa-raw-post' ? '—' : `${added >= 0 ? '+' : ''}${added.toFixed(2)}`
+    return [kind, costs[i].toFixed(2), shown]
   })
   // A speed ratio is the inverse of the cost ratio: A / B in req/s = cost(B) / cost(A).
   const speed = (a, b) => (cost[b] / cost[a]).toFixed(3)

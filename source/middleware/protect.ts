@@ -19,19 +19,22 @@ export function authenticateRequest(parts: InstanceParts, ctx: Context): void | 
   try {
     result = auth.verifyRequestNow(ctx)
   } catch (error) {
-    throw toUnauthorized(error, config.get('debug', ctx))
+    return refused(parts, ctx, error)
   }
   if (result instanceof Promise) {
     return result.then(
       (payload) => {
         ctx.state.jwt = payload
       },
-      (error: unknown) => {
-        throw toUnauthorized(error, config.get('debug', ctx))
-      },
+      (error: unknown) => refused(parts, ctx, error),
     )
   }
   ctx.state.jwt = result
+}
+
+/** A failed extraction or verification, as the protected route answers it (reference §3.3). */
+function refused(parts: InstanceParts, ctx: Context, error: unknown): never {
+  throw toUnauthorized(error, parts.config.get('debug', ctx))
 }
 
 /** Builds `protected()` for a resolver. @internal */
