@@ -125,6 +125,21 @@ interface SignRules {
   readonly key: KeyObject | undefined
 }
 
+/** Finishes addClaims once the claim at `from` returned a promise: the rest in order, awaited. */
+async function setupRest<User>(
+  payload: JwtPayload,
+  user: User,
+  claims: readonly Claim<User>[],
+  from: number,
+  pending: PromiseLike<unknown>,
+): Promise<JwtPayload> {
+  payload[claims[from]!.getKey()] = await pending
+  for (let i = from + 1; i < claims.length; i++) {
+    payload[claims[i]!.getKey()] = await claims[i]!.setup(payload, user)
+  }
+  return payload
+}
+
 class KoaTokenSource implements TokenSource {
   readonly #ctx: Context
   constructor(ctx: Context) {
@@ -361,9 +376,15 @@ export class Authentication<User = any> {
 
   /** Builds the base payload `{ [userId]: id }` of a user. Override to change the payload shape. */
   async buildPayload(user: User, ctx?: Context): Promise<JwtPayload> {
+    return this.#buildPayloadNow(user, ctx)
+  }
+
+  // The base buildPayload without a promise when the user object needs none (generateAccessToken
+  // calls it directly unless a subclass overrides buildPayload).
+  #buildPayloadNow(user: User, ctx: Context | undefined): JwtPayload | Promise<JwtPayload> {
     const key = this.#signRules(ctx).userIdKey
     const dict = this.#userDict(user)
-    return { [key]: (dict instanceof Promise ? await dict : dict)[key] }
+    return dict instanceof Promise ? dict.then((value) => ({ [key]: value[key] })) : { [key]: dict[key] }
   }
 
   /**
@@ -378,6 +399,19 @@ export class Authentication<User = any> {
     ctx?: Context,
     expirationDelta?: number,
   ): Promise<JwtPayload> {
+    return this.#addClaimsNow(payload, user, inlineClaims, ctx, expirationDelta)
+  }
+
+  // The base addClaims, synchronous until a claim's setup returns a promise (generateAccessToken
+  // calls it directly unless a subclass overrides addClaims). Claims are set up one after the
+  // other, in order, as in the async form.
+  #addClaimsNow(
+    payload: JwtPayload,
+    user: User,
+    inlineClaims: readonly ClaimClass<User>[],
+    ctx: Context | undefined,
+    expirationDelta: number | undefined,
+  ): JwtPayload | Promise<JwtPayload> {
     const rules = this.#signRules(ctx)
     const now = Math.floor(rules.clock())
     payload.exp = Math.floor(now + (expirationDelta ?? rules.expirationDelta))
@@ -386,8 +420,10 @@ export class Authentication<User = any> {
     if (rules.claimNbf) payload.nbf = Math.floor(now + rules.leeway + rules.claimNbfDelta)
     if (rules.audience) payload.aud = rules.audience
     const claims = inlineClaims.length === 0 ? this.#claims : [...this.#claims, ...inlineClaims.map(instantiateClaim)]
-    for (const claim of claims) {
-      payload[claim.getKey()] = await claim.setup(payload, user)
+    for (let i = 0; i < claims.length; i++) {
+      const value = claims[i]!.setup(payload, user)
+      if (isThenable(value)) return setupRest(payload, user, claims, i, value)
+      payload[claims[i]!.getKey()] = value
     }
     return payload
   }
@@ -403,7 +439,8 @@ export class Authentication<User = any> {
     const config = this.config
     const rules = this.#signRules(ctx)
     const { userIdKey } = rules
-    let payload = await this.buildPayload(user, ctx)
+    const built = this.buildPayload === Authentication.prototype.buildPayload ? this.#buildPayloadNow(user, ctx) : this.buildPayload(user, ctx)
+    let payload = isThenable(built) ? await built : built
     if (!isPlainObject(payload) || !(userIdKey in payload) || payload[userIdKey] === undefined) {
       throw new InvalidPayload()
     }
@@ -413,7 +450,11 @@ export class Authentication<User = any> {
         : (config.override({ expirationDelta: options.expirationDelta }, () =>
             config.get('expirationDelta'),
           ) as number)
-    payload = await this.addClaims(payload, user, options.customClaims, ctx, delta)
+    const claimed =
+      this.addClaims === Authentication.prototype.addClaims
+        ? this.#addClaimsNow(payload, user, options.customClaims ?? [], ctx, delta)
+        : this.addClaims(payload, user, options.customClaims, ctx, delta)
+    payload = isThenable(claimed) ? await claimed : claimed
     let extended: unknown = this.extendPayload(payload, user)
     if (isThenable(extended)) extended = await extended
     payload = (extended as JwtPayload | undefined) ?? payload

@@ -545,6 +545,24 @@ describe('Authentication#addClaims()', () => {
 })
 
 describe('Authentication#generateAccessToken()', () => {
+  it('uses buildPayload and addClaims of a subclass, sync or async, in that order', async () => {
+    const calls: string[] = []
+    class Custom extends Authentication {
+      override async buildPayload(user: typeof USER): Promise<JwtPayload> {
+        calls.push('buildPayload')
+        return { user_id: user.user_id, built: true }
+      }
+      override addClaims(payload: JwtPayload, user: typeof USER): Promise<JwtPayload> {
+        calls.push('addClaims')
+        return super.addClaims(payload, user).then((claimed) => ({ ...claimed, claimed: true }))
+      }
+    }
+    const jwt = initialize({ clock: makeClock(T).clock, authenticationClass: Custom })
+    const token = await jwt.auth.generateAccessToken(USER)
+    expect(calls).to.deep.equal(['buildPayload', 'addClaims'])
+    expect(peek(token)).to.deep.equal({ user_id: 1, built: true, exp: T + 1800, claimed: true })
+  })
+
   it('throws InvalidPayload when buildPayload returns {}', async () => {
     class EmptyPayload extends Authentication {
       override async buildPayload(): Promise<JwtPayload> {

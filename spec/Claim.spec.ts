@@ -127,6 +127,36 @@ describe('Claim', () => {
       })
     })
 
+    it('sets claims up one after the other, in order, also after one whose setup is async', async () => {
+      const order: string[] = []
+      const claim = (key: string, async: boolean): ClaimClass<Member> =>
+        class extends Claim<Member> {
+          override key = key
+          override setup(payload: JwtPayload): unknown {
+            order.push(`${key} sees ${Object.keys(payload).join(',')}`)
+            if (!async) return `${key}!`
+            return tick().then(() => {
+              order.push(`${key} done`)
+              return `${key}!`
+            })
+          }
+          override verify(): boolean {
+            return true
+          }
+        }
+      const jwt = build({ customClaims: [claim('a', false), claim('b', true), claim('c', false), claim('d', true)] })
+      const token = await jwt.auth.generateAccessToken(ALICE)
+      expect(peek(token)).to.include({ a: 'a!', b: 'b!', c: 'c!', d: 'd!' })
+      expect(order).to.deep.equal([
+        'a sees user_id,exp',
+        'b sees user_id,exp,a',
+        'b done',
+        'c sees user_id,exp,a,b',
+        'd sees user_id,exp,a,b,c',
+        'd done',
+      ])
+    })
+
     it('calls setup with the payload built so far and the user', async () => {
       const jwt = build({ customClaims: [UsernameClaim], claimIss: 'me' })
       await jwt.auth.generateAccessToken(ALICE)
