@@ -39,7 +39,14 @@ import {
   UserSecretNotImplemented,
   isKoaJwtError,
 } from './errors'
-import { isAsymmetric, type Algorithm, type HandlerName, type KeyInput, type SettingsInput } from './settings'
+import {
+  isAsymmetric,
+  normalizeSetting,
+  type Algorithm,
+  type HandlerName,
+  type KeyInput,
+  type SettingsInput,
+} from './settings'
 
 /** A function run on every verified payload; it must return a boolean. */
 export type ExtraVerification = (payload: JwtPayload) => boolean | Promise<boolean>
@@ -436,7 +443,6 @@ export class Authentication<User = any> {
    */
   async generateAccessToken(user: User, options: GenerateAccessTokenOptions<User> = {}): Promise<string> {
     const { ctx } = options
-    const config = this.config
     const rules = this.#signRules(ctx)
     const { userIdKey } = rules
     const built = this.buildPayload === Authentication.prototype.buildPayload ? this.#buildPayloadNow(user, ctx) : this.buildPayload(user, ctx)
@@ -444,12 +450,12 @@ export class Authentication<User = any> {
     if (!isPlainObject(payload) || !(userIdKey in payload) || payload[userIdKey] === undefined) {
       throw new InvalidPayload()
     }
+    // Validated like the setting, without override(): its AsyncLocalStorage would turn on async
+    // hooks for the whole process from the first such call (every await ~2-3x slower on Node 20).
     const delta =
       options.expirationDelta === undefined
         ? undefined
-        : (config.override({ expirationDelta: options.expirationDelta }, () =>
-            config.get('expirationDelta'),
-          ) as number)
+        : (normalizeSetting('expirationDelta', options.expirationDelta) as number)
     const claimed =
       this.addClaims === Authentication.prototype.addClaims
         ? this.#addClaimsNow(payload, user, options.customClaims ?? [], ctx, delta)

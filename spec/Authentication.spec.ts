@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
 import { createPrivateKey, createPublicKey } from 'node:crypto'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -399,6 +400,25 @@ describe('Authentication: registered claims', () => {
       expect(peek(await jwt.auth.generateAccessToken(USER, { expirationDelta: 60 })).exp).to.equal(T + 60)
       expect(peek(await jwt.auth.generateAccessToken(USER, { expirationDelta: '5m' })).exp).to.equal(T + 300)
       expect(peek(await jwt.auth.generateAccessToken(USER)).exp).to.equal(T + 1800)
+    })
+
+    it('validates the expirationDelta of the call without entering an AsyncLocalStorage scope', async () => {
+      // A first AsyncLocalStorage#run turns on async hooks for the whole process (every await slower).
+      const { jwt } = build()
+      const original = AsyncLocalStorage.prototype.run
+      let runs = 0
+      AsyncLocalStorage.prototype.run = function (this: AsyncLocalStorage<unknown>, ...args: never[]) {
+        runs++
+        return (original as (...a: never[]) => unknown).apply(this, args)
+      } as typeof original
+      try {
+        expect(peek(await jwt.auth.generateAccessToken(USER, { expirationDelta: '2m' })).exp).to.equal(T + 120)
+        const error = await caught(() => jwt.auth.generateAccessToken(USER, { expirationDelta: 'soon' as never }))
+        expect(error).to.be.instanceOf(InvalidConfiguration)
+      } finally {
+        AsyncLocalStorage.prototype.run = original
+      }
+      expect(runs).to.equal(0)
     })
   })
 
