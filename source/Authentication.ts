@@ -790,7 +790,8 @@ export class Authentication<User = any> {
 
   /**
    * Runs `fn` with some settings forced (sanic-jwt's `with auth.override(...)`), scoped to `fn`
-   * and exception safe.
+   * and exception safe. Built on AsyncLocalStorage: see {@link Configuration.override} for what
+   * its first use costs the process.
    */
   override<T>(values: Partial<SettingsInput> & Record<string, unknown>, fn: () => T): T {
     return this.config.override(values, fn)

@@ -195,6 +195,8 @@ export class Configuration {
   /**
    * Runs `fn` with some settings forced to other values. Scoped to `fn` and to the async work
    * it starts (AsyncLocalStorage), exception safe, and invisible to concurrent requests.
+   * On Node 20 the first call turns on async hooks for the whole process (every later `await`
+   * costs about 2–3× more): meant for tests, scripts and rare paths, not for every request.
    *
    * @returns what `fn` returns.
    */
