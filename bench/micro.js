@@ -160,13 +160,33 @@ function cacheKeyCases() {
 }
 
 /**
+ * A fresh Koa context over an IncomingMessage/ServerResponse pair with no socket I/O, as Koa's
+ * request handler makes one; `body` (a Buffer) is pushed into the request stream.
+ */
+function socketlessContext(app, method, url, headers, body) {
+  const http = require('node:http')
+  socket ??= new (require('node:net').Socket)()
+  const req = new http.IncomingMessage(socket)
+  req.method = method
+  req.url = url
+  req.headers = { host: '127.0.0.1', ...headers }
+  if (body !== undefined) {
+    req.headers['content-length'] = String(body.length)
+    req.push(body)
+    req.push(null)
+  }
+  return app.createContext(req, new http.ServerResponse(req))
+}
+
+/** One unconnected socket for every socketless request (made on first use). */
+let socket
+
+/**
  * The middleware alone, without sockets: a real Koa context (`app.createContext` over an
  * IncomingMessage/ServerResponse pair) per call, the middleware, then the `{ ok: true }` handler.
  * HS256, same token everywhere. "none" is the cost of the context and the handler.
  */
 function middlewareCases() {
-  const http = require('node:http')
-  const net = require('node:net')
   const { createSecretKey } = require('node:crypto')
   const Koa = require('koa')
   const koaJwt = require('koa-jwt')
@@ -176,7 +196,6 @@ function middlewareCases() {
   const { HS_SECRET, SCOPES } = require('./lib/common')
   const token = jsonwebtoken.sign(typicalPayload(), keyObjects('HS256').signKey, { algorithm: 'HS256' })
   const authorization = `Bearer ${token}`
-  const socket = new net.Socket()
   const kit = (extra) => {
     const app = new Koa()
     const jwt = new Initialize(app, {
@@ -222,11 +241,7 @@ function middlewareCases() {
       return Promise.resolve()
     }
     const call = async () => {
-      const req = new http.IncomingMessage(socket)
-      req.method = 'GET'
-      req.url = '/hello'
-      req.headers = { host: '127.0.0.1', authorization }
-      ctx = app.createContext(req, new http.ServerResponse(req))
+      ctx = socketlessContext(app, 'GET', '/hello', { authorization })
       await middleware(ctx, handler)
       if (ctx.status !== 200) throw new Error(`${name}: status ${ctx.status}`)
     }
@@ -241,15 +256,12 @@ function middlewareCases() {
  * login body as the HTTP run. What is left out (parsing, sockets, `writev`) is the same for all.
  */
 function appCases() {
-  const http = require('node:http')
-  const net = require('node:net')
   const compose = require('koa-compose')
   const jsonwebtoken = require('jsonwebtoken')
   const { buildApp } = require('./lib/apps')
   const token = jsonwebtoken.sign(typicalPayload(), keyObjects('HS256').signKey, { algorithm: 'HS256' })
   const authorization = `Bearer ${token}`
   const body = Buffer.from(LOGIN_BODY)
-  const socket = new net.Socket()
   const kinds = [
     'koa-raw',
     'kit-unguarded',
@@ -268,17 +280,9 @@ function appCases() {
     const handle = compose(app.middleware)
     const post = POST_KINDS.has(kind)
     const call = async () => {
-      const req = new http.IncomingMessage(socket)
-      req.method = post ? 'POST' : 'GET'
-      req.url = post ? '/auth' : '/hello'
-      req.headers = post
-        ? { host: '127.0.0.1', 'content-type': 'application/json', 'content-length': String(body.length) }
-        : { host: '127.0.0.1', authorization }
-      if (post) {
-        req.push(body)
-        req.push(null)
-      }
-      const ctx = app.createContext(req, new http.ServerResponse(req))
+      const ctx = post
+        ? socketlessContext(app, 'POST', '/auth', { 'content-type': 'application/json' }, body)
+        : socketlessContext(app, 'GET', '/hello', { authorization })
       await handle(ctx)
       if (ctx.status !== 200) throw new Error(`${kind}: status ${ctx.status}`)
     }

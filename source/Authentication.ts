@@ -445,7 +445,9 @@ export class Authentication<User = any> {
     const { ctx } = options
     const rules = this.#signRules(ctx)
     const { userIdKey } = rules
-    const built = this.buildPayload === Authentication.prototype.buildPayload ? this.#buildPayloadNow(user, ctx) : this.buildPayload(user, ctx)
+    // The base buildPayload and addClaims run without a promise each unless a subclass overrides them.
+    const base = Authentication.prototype
+    const built = this.buildPayload === base.buildPayload ? this.#buildPayloadNow(user, ctx) : this.buildPayload(user, ctx)
     let payload = isThenable(built) ? await built : built
     if (!isPlainObject(payload) || !(userIdKey in payload) || payload[userIdKey] === undefined) {
       throw new InvalidPayload()
@@ -457,7 +459,7 @@ export class Authentication<User = any> {
         ? undefined
         : (normalizeSetting('expirationDelta', options.expirationDelta) as number)
     const claimed =
-      this.addClaims === Authentication.prototype.addClaims
+      this.addClaims === base.addClaims
         ? this.#addClaimsNow(payload, user, options.customClaims ?? [], ctx, delta)
         : this.addClaims(payload, user, options.customClaims, ctx, delta)
     payload = isThenable(claimed) ? await claimed : claimed
