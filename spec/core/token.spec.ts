@@ -90,6 +90,23 @@ describe('core/token: signToken()', () => {
 })
 
 describe('core/token: verifySignature()', () => {
+  it("never reads the system clock (jsonwebtoken's own exp/nbf checks are off; claims use the clock setting)", () => {
+    const { sign, verify } = keyPair('HS256')
+    const token = signToken({ user_id: 7, exp: NOW + 60, nbf: NOW - 60 }, sign, 'HS256')
+    const now = Date.now
+    let reads = 0
+    Date.now = () => {
+      reads++
+      return now()
+    }
+    try {
+      expect(verifySignature(token, verify, 'HS256')).to.deep.equal({ user_id: 7, exp: NOW + 60, nbf: NOW - 60 })
+    } finally {
+      Date.now = now
+    }
+    expect(reads).to.equal(0)
+  })
+
   for (const algorithm of ALGORITHMS) {
     describe(algorithm, () => {
       it('returns the payload of a token it signed (round trip)', () => {

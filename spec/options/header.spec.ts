@@ -1,7 +1,8 @@
 import { expect } from 'chai'
+import type { Context } from 'koa'
 
-import { InvalidConfiguration } from '../../source'
-import { refreshStore } from '../helpers/app'
+import { Authentication, InvalidConfiguration } from '../../source'
+import { refreshStore, type TestUser } from '../helpers/app'
 import {
   bearer,
   build,
@@ -177,5 +178,78 @@ describe('Authorization header parsing (default Bearer)', () => {
   it('accepts a lower-case scheme', async () => {
     const res = await t.agent.get('/protected').set('Authorization', `bearer ${token}`)
     expect(res.status).to.equal(200)
+  })
+})
+
+// The request path reads a header token without scanning it for whitespace and makes the scan only
+// when verification fails (no token with whitespace verifies). These pin that every request still
+// gets the answer of the full check, on each path a verification can take.
+describe('Authorization header: whitespace inside the token, checked when verification fails', () => {
+  afterEach(expectNoUnhandledErrors)
+
+  const spaced = (token: string): string => `${token.slice(0, 20)} ${token.slice(20)}`
+
+  it('answers 401 ERR_JWT_INVALID_HEADER on the asynchronous path (extraVerifications)', async () => {
+    const t = build({ extraVerifications: [async () => true] })
+    const token = (await t.login()).access_token!
+    expect((await getAs(t, '/protected', token)).status).to.equal(200)
+    const res = await t.agent.get('/protected').set('Authorization', bearer(spaced(token)))
+    expectUnauthorized(res, 401, 'ERR_JWT_INVALID_HEADER', INVALID)
+  })
+
+  it('answers 401 ERR_JWT_INVALID_HEADER with per-user secrets (retrieveUserSecret)', async () => {
+    const t = build({ retrieveUserSecret: () => 'a-per-user-secret-that-is-long-enough' })
+    const token = (await t.login()).access_token!
+    expect((await getAs(t, '/protected', token)).status).to.equal(200)
+    const res = await t.agent.get('/protected').set('Authorization', bearer(spaced(token)))
+    expectUnauthorized(res, 401, 'ERR_JWT_INVALID_HEADER', INVALID)
+  })
+
+  it('answers 400 InvalidAuthorizationHeader in debug mode', async () => {
+    const t = build({ debug: true })
+    const token = (await t.login()).access_token!
+    const res = await t.agent.get('/protected').set('Authorization', bearer(spaced(token)))
+    expectError(res, 400, 'Unauthorized', 'ERR_JWT_INVALID_HEADER', INVALID)
+  })
+
+  it('answers ERR_JWT_INVALID_HEADER for whitespace other than a space (a tab)', async () => {
+    const t = build()
+    const token = (await t.login()).access_token!
+    const res = await t.agent.get('/protected').set('Authorization', `Bearer ${token.slice(0, 20)}\t${token.slice(20)}`)
+    expectUnauthorized(res, 401, 'ERR_JWT_INVALID_HEADER', INVALID)
+  })
+
+  it('keeps the token error, not the header error, without a scheme (authorizationHeaderPrefix: "")', async () => {
+    const t = build({ authorizationHeaderPrefix: '' })
+    const token = (await t.login()).access_token!
+    expect((await t.agent.get('/protected').set('Authorization', token)).status).to.equal(200)
+    const res = await t.agent.get('/protected').set('Authorization', spaced(token))
+    expectUnauthorized(res, 401, 'ERR_JWT_INVALID_TOKEN')
+  })
+
+  it('keeps the token error for a cookie token with whitespace (only header tokens are checked)', async () => {
+    const t = build({ cookieSet: true })
+    const token = (await t.login()).access_token!
+    const res = await t.agent.get('/protected').set('Cookie', `access_token=${encodeURIComponent(spaced(token))}`)
+    expectUnauthorized(res, 401, 'ERR_JWT_INVALID_TOKEN')
+  })
+
+  it('goes through an overridden Authentication#extractToken, whose check is its own', async () => {
+    const seen: string[] = []
+    const t = build({
+      authenticationClass: class extends Authentication<TestUser> {
+        override extractToken(ctx: Context, options?: { refresh?: boolean }): string {
+          const token = super.extractToken(ctx, options)
+          seen.push(token)
+          return token
+        }
+      },
+    })
+    const token = (await t.login()).access_token!
+    expect((await getAs(t, '/protected', token)).status).to.equal(200)
+    expect(seen).to.deep.equal([token])
+    const res = await t.agent.get('/protected').set('Authorization', bearer(spaced(token)))
+    expectUnauthorized(res, 401, 'ERR_JWT_INVALID_HEADER', INVALID)
+    expect(seen).to.have.length(1)
   })
 })
