@@ -288,11 +288,14 @@ export class Initialize<User = any> {
     // (the router matches paths case-insensitively, so this check does too).
     const prefix = joinPath(this.config.get('urlPrefix'), '/').toLowerCase()
     const everyPath = prefix === '/'
-    const underPrefix = `${prefix}/`
+    const length = prefix.length
     app.use(function koaJwtKitEndpoints(ctx: Context, next: Next) {
       if (!everyPath) {
-        const path = ctx.path.toLowerCase()
-        if (path !== prefix && !path.startsWith(underPrefix)) return next()
+        // The prefix itself or the prefix and a '/': only the first `length` characters are
+        // lower-cased (a path is Latin-1 text, whose lower case keeps its length).
+        const path = ctx.path
+        if (path.length !== length && path.charCodeAt(length) !== 47) return next()
+        if (path.slice(0, length).toLowerCase() !== prefix) return next()
       }
       return routes(ctx as never, () => allowedMethods(ctx as never, next))
     } as Middleware)

@@ -614,6 +614,48 @@ describe('Initialize', () => {
   })
 })
 
+describe('Initialize: which requests reach the endpoint router (urlPrefix)', () => {
+  function appWith(urlPrefix?: string) {
+    const t = buildApp(urlPrefix === undefined ? {} : { urlPrefix })
+    // App routes that share the prefix's letters without being under it.
+    for (const path of ['/authority', '/aut', '/a', '/api/auth/verify']) {
+      t.router.get(path, (ctx) => {
+        ctx.body = { app: path }
+      })
+    }
+    return t
+  }
+
+  it('serves the endpoints under the prefix, matched case-insensitively as the router does', async () => {
+    const t = appWith()
+    const { access_token } = await t.login()
+    for (const path of ['/auth/verify', '/AUTH/verify', '/Auth/Verify']) {
+      const res = await t.agent.get(path).set('Authorization', bearer(access_token!))
+      expect(res.status, path).to.equal(200)
+      expect(res.body, path).to.deep.equal({ valid: true })
+    }
+  })
+
+  it('passes every other path to the app, including paths that start with the same letters', async () => {
+    const t = appWith()
+    for (const path of ['/authority', '/aut', '/a', '/api/auth/verify']) {
+      const res = await t.agent.get(path)
+      expect(res.status, path).to.equal(200)
+      expect(res.body, path).to.deep.equal({ app: path })
+    }
+    expect((await t.agent.get('/authx/verify')).status).to.equal(404)
+  })
+
+  it('does the same for a longer urlPrefix', async () => {
+    const t = appWith('/api/auth')
+    const { access_token } = await loginAt(t.agent, '/API/Auth')
+    const res = await t.agent.get('/api/AUTH/verify').set('Authorization', bearer(access_token!))
+    expect(res.body).to.deep.equal({ valid: true })
+    expect((await t.agent.get('/authority')).body).to.deep.equal({ app: '/authority' })
+    expect((await t.agent.get('/api/authx')).status).to.equal(404)
+  })
+})
+
 describe('option: responsesClass', () => {
   class ExtendingResponses extends Responses {
     override extendAuthenticate(_ctx: Context, result: AuthenticateResult<TestUser>): Record<string, unknown> {

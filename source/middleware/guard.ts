@@ -152,7 +152,6 @@ export function guarded(
     return Promise.resolve()
   }
   let restore: (() => void) | undefined
-  const settle = (): void => restore?.()
   const fail = (error: unknown): void | Promise<void> => {
     restore?.()
     if (!(error instanceof KoaJwtError)) throw error
@@ -163,18 +162,19 @@ export function guarded(
     restore = applyOverrides(parts, ctx, overrides)
     pending = check(parts, ctx)
   } catch (error) {
-    return new Promise<void>((done) => {
+    return new Promise<void>((settle) => {
       refuse(ctx, parts, failure, error)
-      done()
-    }).then(settle, fail)
+      settle()
+    }).then(() => restore?.(), fail)
   }
+  // `restore` (undefined without per-route overrides) runs once the route has answered.
   if (pending !== undefined) {
-    return pending.then(() => next(), (error: unknown) => refuse(ctx, parts, failure, error)).then(settle, fail)
+    return pending.then(() => next(), (error: unknown) => refuse(ctx, parts, failure, error)).then(restore, fail)
   }
   try {
-    return next().then(settle, fail)
+    return next().then(restore, fail)
   } catch (error) {
-    return new Promise<void>((done) => done(fail(error)))
+    return new Promise<void>((settle) => settle(fail(error)))
   }
 }
 
