@@ -63,11 +63,10 @@ export function parseAuthorizationHeader(value: string, prefix: string): string 
 
 /**
  * {@link parseAuthorizationHeader} without its last check, whitespace inside the token (made only
- * when there is a scheme). Scanning a
- * token for whitespace costs more than anything else in reading a header (a regular expression over
- * ~200 characters), and no token with whitespace in it verifies, so the request path skips the scan
- * and makes it only when verification fails ({@link hasWhitespace}), which gives every request the
- * error it had before. @internal
+ * when there is a scheme). Scanning a token for whitespace costs more than anything else in
+ * reading a header (a regular expression over ~200 characters), and no token with whitespace in it
+ * verifies, so the request path skips the scan and makes it only when verification fails
+ * ({@link hasWhitespace}), which gives every request the error it had before. @internal
  */
 export function headerTokenUnchecked(value: string, prefix: string): string | undefined {
   const trimmed = value.trim()
