@@ -111,7 +111,8 @@ export function matchScopes(
 
 /**
  * {@link matchScopes} without an override: the same rules, read straight from the claim's strings,
- * so that only user scopes of a required namespace are ever split (no tuples per request).
+ * so that only user scopes of a required namespace are ever looked into, and without allocating
+ * (no tuples, no split action lists, no closures) on the hot path of `scoped()`.
  */
 function matchRaw(
   required: readonly ScopeTuple[],
@@ -119,10 +120,28 @@ function matchRaw(
   requireAll: boolean,
   requireAllActions: boolean,
 ): boolean {
-  if (!Array.isArray(claim) || !claim.some((entry) => typeof entry === 'string')) return false
-  const check = (scope: ScopeTuple): boolean =>
-    claim.some((entry) => typeof entry === 'string' && matchesText(scope, entry, requireAllActions))
-  return requireAll ? required.every(check) : required.some(check)
+  if (!Array.isArray(claim) || !holdsString(claim)) return false
+  for (let r = 0; r < required.length; r++) {
+    const granted = claimGrants(required[r]!, claim, requireAllActions)
+    // requireAll stops at the first scope refused, any-of at the first one granted.
+    if (granted !== requireAll) return granted
+  }
+  // Every scope granted (requireAll), or none (any-of); an empty requirement: every() / some().
+  return requireAll
+}
+
+function holdsString(claim: readonly unknown[]): boolean {
+  for (let i = 0; i < claim.length; i++) if (typeof claim[i] === 'string') return true
+  return false
+}
+
+/** One user scope of the claim grants the required scope. */
+function claimGrants(required: ScopeTuple, claim: readonly unknown[], requireAllActions: boolean): boolean {
+  for (let i = 0; i < claim.length; i++) {
+    const entry = claim[i]
+    if (typeof entry === 'string' && matchesText(required, entry, requireAllActions)) return true
+  }
+  return false
 }
 
 /** {@link matches} against a user scope still in its text form, e.g. `'user:read:write'`. */
@@ -140,7 +159,25 @@ function matchesText(required: ScopeTuple, entry: string, requireAllActions: boo
   // No ':' means no actions: a top-level scope grants every action, and matches a top-level requirement.
   if (cut === -1) return true
   if (actions.length === 0) return false
-  return actionsGranted(actions, entry.slice(cut + 1).split(':'), requireAllActions)
+  for (let a = 0; a < actions.length; a++) {
+    const granted = hasAction(entry, cut + 1, actions[a]!)
+    if (granted !== requireAllActions) return granted
+  }
+  return requireAllActions
+}
+
+/**
+ * `entry.slice(from).split(':').includes(action)` without the slice and the list: one of the
+ * ':'-separated segments of `entry` from `from` on is exactly `action` (empty segments count).
+ */
+function hasAction(entry: string, from: number, action: string): boolean {
+  for (let start = from; ; ) {
+    const colon = entry.indexOf(':', start)
+    const end = colon === -1 ? entry.length : colon
+    if (end - start === action.length && entry.startsWith(action, start)) return true
+    if (colon === -1) return false
+    start = colon + 1
+  }
 }
 
 /** sanic-jwt's `validate_scopes`, on raw strings: a string requirement is a one-element list. */

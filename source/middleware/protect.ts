@@ -13,8 +13,13 @@ import {
 
 /** Verifies the request's access token and stores the payload in `ctx.state.jwt`. @internal */
 export function authenticateRequest(parts: InstanceParts, ctx: Context): void | Promise<void> {
-  const { config, auth } = parts
-  if (!config.get('doProtection', ctx)) return
+  if (!parts.config.get('doProtection', ctx)) return
+  return verifyAndStore(parts, ctx)
+}
+
+/** {@link authenticateRequest} once `doProtection` is known to hold. @internal */
+export function verifyAndStore(parts: InstanceParts, ctx: Context): void | Promise<void> {
+  const { auth } = parts
   let result: ReturnType<typeof auth.verifyRequestNow>
   try {
     result = auth.verifyRequestNow(ctx)

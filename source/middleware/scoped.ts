@@ -7,7 +7,7 @@ import { Unauthorized } from '../errors'
 import type { InstanceParts } from '../registry'
 import type { JwtMiddleware, ScopedOptions } from '../types'
 import { appResolver, compileOverrides, dual, guarded, type InstanceResolver } from './guard'
-import { authenticateRequest } from './protect'
+import { verifyAndStore } from './protect'
 
 const INVALID_SCOPE = 'Invalid scope.'
 
@@ -38,7 +38,6 @@ export function createScoped(
     })
   }
   const checkScopes = (parts: InstanceParts, ctx: Context): void | Promise<void> => {
-    if (!parts.config.get('doProtection', ctx)) return
     const verdict = parts.auth.scopesMatch(ctx, ctx.state.jwt as JwtPayload, scopes, compiled, matchOptions)
     if (verdict === false) denied()
     if (verdict instanceof Promise) {
@@ -48,7 +47,9 @@ export function createScoped(
     }
   }
   const check = (parts: InstanceParts, ctx: Context): void | Promise<void> => {
-    const pending = authenticateRequest(parts, ctx)
+    // doProtection is read once: a getter's value holds for the whole request anyway.
+    if (!parts.config.get('doProtection', ctx)) return
+    const pending = verifyAndStore(parts, ctx)
     return pending === undefined ? checkScopes(parts, ctx) : pending.then(() => checkScopes(parts, ctx))
   }
   return dual(function scopedMiddleware(ctx, next, view) {
