@@ -130,6 +130,7 @@ function matchRaw(
   return requireAll
 }
 
+/** The claim holds at least one string (else no scope can match). */
 function holdsString(claim: readonly unknown[]): boolean {
   for (let i = 0; i < claim.length; i++) if (typeof claim[i] === 'string') return true
   return false

@@ -283,10 +283,14 @@ describe('core/scope-matcher: the text fast path (no override) agrees with the t
   // override it normalises every user scope into tuples first. Both must give the same verdict.
   const identity: ScopeValidatorOverride = (isValid) => isValid
   // Empty segments ('read:', 'read::write', '::') are actions too: '' is granted by an empty segment only.
-  const parts = ['', 'user', 'users', 'use', 'admin', 'read', 'write', 'read:write', 'write:read', ':', 'user:', ':read']
-    .concat(['read:', ':read:', 'read::write', '::', 'read:read', 'reader', 'rea', 'write:reads'])
-  const requirements = ['user', 'user:read', 'user:read:write', ':read', ':write', 'admin', '', 'user:', 'users:read']
-    .concat(['user:read:', 'user::read', ':', 'user:write:read:write'])
+  const parts = [
+    ...['', 'user', 'users', 'use', 'admin', 'read', 'write', 'read:write', 'write:read', ':', 'user:', ':read'],
+    ...['read:', ':read:', 'read::write', '::', 'read:read', 'reader', 'rea', 'write:reads'],
+  ]
+  const requirements = [
+    ...['user', 'user:read', 'user:read:write', ':read', ':write', 'admin', '', 'user:', 'users:read'],
+    ...['user:read:', 'user::read', ':', 'user:write:read:write'],
+  ]
   const claims: unknown[] = [
     [],
     [null],
@@ -303,6 +307,7 @@ describe('core/scope-matcher: the text fast path (no override) agrees with the t
         let checked = 0
         for (const first of requirements) {
           for (const second of [undefined, ...requirements]) {
+            // A pair of the same requirement stands in for the empty requirement list.
             const listed = second === undefined ? [first] : first === second ? [] : [first, second]
             const required = listed.map(normalizeScope)
             for (const claim of claims) {
