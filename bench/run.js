@@ -490,6 +490,17 @@ const TARGETS = [
     info: true,
   },
   {
+    // A/A: two new processes of the same server in every block. Its mean shows any bias of the
+    // harness (a side or an order that wins), its interval and block range the noise of this machine
+    // that every other pair carries. (With BENCH_REUSE_SERVERS=1 both sides are one process: 1.000.)
+    a: 'kit-protected HS256',
+    b: 'kit-protected HS256',
+    min: null,
+    label: '(info) A/A control: protected() vs an identical process (the harness\'s own bias and noise)',
+    info: true,
+    pair: true,
+  },
+  {
     a: 'kit-unguarded HS256',
     b: 'koa-raw',
     min: null,
