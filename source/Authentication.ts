@@ -11,6 +11,7 @@ import {
   type ScopeTuple,
 } from './core/scope-matcher'
 import {
+  badClock,
   checkClaims,
   decodeUnverified,
   signToken,
@@ -49,6 +50,7 @@ import {
 } from './errors'
 import {
   isAsymmetric,
+  isKeyInput,
   normalizeSetting,
   type Algorithm,
   type HandlerName,
@@ -322,6 +324,14 @@ export class Authentication<User = any> {
     } catch (error) {
       throw new InvalidConfiguration(`the "verifyCache" option is invalid: ${(error as Error).message}.`)
     }
+    if (!Array.isArray(claims)) {
+      throw new InvalidConfiguration('the "customClaims" option must be a list of Claim subclasses.')
+    }
+    if (!Array.isArray(verifications)) {
+      throw new InvalidConfiguration('the "extraVerifications" option must be a list of functions.')
+    }
+    const time: unknown = this.config.get('clock')()
+    if (typeof time !== 'number' || !Number.isFinite(time)) throw badClock(time)
     this.#claims = claims.map((ClaimType) => instantiateClaim(ClaimType))
     for (const verification of verifications) {
       if (typeof verification !== 'function') throw new InvalidVerification()
@@ -353,11 +363,19 @@ export class Authentication<User = any> {
     return keys
   }
 
-  async #userKey(userId: unknown, algorithm: Algorithm, encode: boolean): Promise<KeyObject> {
+  // `encode`: the private key of an asymmetric algorithm is wanted; `signing`: a token is being
+  // signed (a missing secret is then the server's fault, not the token's).
+  async #userKey(userId: unknown, algorithm: Algorithm, encode: boolean, signing: boolean): Promise<KeyObject> {
     const input = await this.retrieveUserSecret(userId, { encode })
-    // An unknown user id (attacker-controlled before verification) has no secret: not a 500.
-    if (input === null || input === undefined || (typeof input === 'string' && input === '')) {
-      if (encode) throw new UserSecretNotImplemented('retrieveUserSecret returned no secret for the user.')
+    // An unknown user id (attacker-controlled before verification) has no secret: not a 500. A
+    // lookup such as `secrets[id]` with the id "__proto__" or "constructor" returns an object or a
+    // function that is no key either.
+    if (input === '' || !isKeyInput(input)) {
+      if (signing) {
+        throw new UserSecretNotImplemented(
+          'retrieveUserSecret returned no secret for the user (a non-empty string, a Buffer, a KeyObject, a file: URL or { path }).',
+        )
+      }
       throw new InvalidToken('Signature verification failed.', { code: 'ERR_JWT_INVALID_SIGNATURE' })
     }
     const cacheKey = typeof input === 'string' ? `${algorithm}:${encode}:${input}` : input
@@ -436,7 +454,9 @@ export class Authentication<User = any> {
     expirationDelta: number | undefined,
   ): JwtPayload | Promise<JwtPayload> {
     const rules = this.#signRules(ctx)
-    const now = Math.floor(rules.clock())
+    const time = rules.clock()
+    if (typeof time !== 'number' || !Number.isFinite(time)) throw badClock(time)
+    const now = Math.floor(time)
     payload.exp = Math.floor(now + (expirationDelta ?? rules.expirationDelta))
     if (rules.issuer) payload.iss = rules.issuer
     if (rules.claimIat) payload.iat = now
@@ -499,7 +519,7 @@ export class Authentication<User = any> {
     const { algorithm } = rules
     let key: KeyObject | undefined
     if (rules.userSecretEnabled) {
-      key = await this.#userKey(payload[userIdKey], algorithm, isAsymmetric(algorithm))
+      key = await this.#userKey(payload[userIdKey], algorithm, isAsymmetric(algorithm), true)
     } else {
       key = rules.key
     }
@@ -568,7 +588,7 @@ export class Authentication<User = any> {
     const rules = this.#verifyRules(options.ctx)
     if (rules.userSecretEnabled) {
       const unverified = decodeUnverified(token)
-      return this.#userKey(unverified[this.config.get('userId', options.ctx)], rules.algorithm, false).then(
+      return this.#userKey(unverified[this.config.get('userId', options.ctx)], rules.algorithm, false, false).then(
         (key) => this.#verifyWith(token, key, rules, options),
       )
     }

@@ -132,6 +132,11 @@ export class Initialize<User = any> {
    * @param options - settings, handlers and component classes.
    */
   constructor(target: Koa | Router, options: InitializeOptions<User> = {}) {
+    if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+      throw new InitializationFailure(
+        `koa-jwt-kit was not initialized properly. Its options must be an object (got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}).`,
+      )
+    }
     const statics = new.target as typeof Initialize
     const AuthenticationType = options.authenticationClass ?? statics.authenticationClass
     const ConfigurationType = options.configurationClass ?? statics.configurationClass

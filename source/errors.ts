@@ -85,7 +85,9 @@ function bearerChallenge(code: string, status: number, description: string): str
     return 'Bearer'
   }
   if (code === 'ERR_JWT_INVALID_HEADER') return 'Bearer error="invalid_request"'
-  const safe = description.replace(/["\\\r\n]/g, '')
+  // RFC 6750 §3: error_description is printable ASCII without '"' and '\\'; anything else (a
+  // translated message, a control character) would make Node refuse the header and the 401 a 500.
+  const safe = description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')
   return `Bearer error="invalid_token", error_description="${safe}"`
 }
 
@@ -373,13 +375,15 @@ export class HandlerFailed extends KoaJwtError {
 
 /**
  * What a failure of a user hook (handler, scope function, store...) becomes: library errors and
- * HTTP errors below 500 pass through unchanged, anything else is a 500 `HandlerFailed` with the
+ * HTTP errors with a 4xx status pass through unchanged, anything else is a 500 `HandlerFailed` with the
  * original as `cause`. @internal
  */
 export function asLibraryError(error: unknown): unknown {
   if (error instanceof KoaJwtError) return error
   const status = (error as { status?: unknown } | null)?.status
-  if (typeof status === 'number' && status < 500) return error
+  // Only a real client-error status passes: a 200, 0, 1.5 or 399 on a failed login would answer
+  // as if it had worked, or make Koa answer its own 500 text.
+  if (typeof status === 'number' && Number.isInteger(status) && status >= 400 && status < 500) return error
   return new HandlerFailed(null, { cause: error })
 }
 

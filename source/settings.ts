@@ -177,6 +177,8 @@ type Kind =
   | 'string'
   | 'boolean'
   | 'seconds'
+  | 'name'
+  | 'prefix'
   | 'nullableString'
   | 'audience'
   | 'algorithm'
@@ -191,12 +193,12 @@ type Kind =
 
 /** @internal */
 export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
-  accessTokenName: 'string',
+  accessTokenName: 'name',
   algorithm: 'algorithm',
   authMode: 'boolean',
   authorizationHeader: 'token',
-  authorizationHeaderPrefix: 'string',
-  authorizationHeaderRefreshPrefix: 'string',
+  authorizationHeaderPrefix: 'prefix',
+  authorizationHeaderRefreshPrefix: 'prefix',
   claimAud: 'audience',
   claimIat: 'boolean',
   claimIss: 'nullableString',
@@ -226,18 +228,18 @@ export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   pathToRetrieveUser: 'path',
   pathToVerify: 'path',
   privateKey: 'key',
-  queryStringAccessTokenName: 'string',
-  queryStringRefreshTokenName: 'string',
+  queryStringAccessTokenName: 'name',
+  queryStringRefreshTokenName: 'name',
   queryStringSet: 'boolean',
   queryStringStrict: 'boolean',
   refreshTokenEnabled: 'boolean',
-  refreshTokenName: 'string',
+  refreshTokenName: 'name',
   scopesEnabled: 'boolean',
-  scopesName: 'string',
+  scopesName: 'name',
   secret: 'key',
   strictSlashes: 'boolean',
   urlPrefix: 'path',
-  userId: 'string',
+  userId: 'name',
   userSecretEnabled: 'boolean',
   verifyExp: 'boolean',
   clock: 'function',
@@ -345,7 +347,8 @@ function fail(name: string, expected: string, value: unknown, secretive: boolean
   throw new InvalidConfiguration(`the "${name}" setting must be ${expected} (got ${shown}).`)
 }
 
-function isKeyInput(value: unknown): boolean {
+/** True for the values a key setting (or `retrieveUserSecret`) may hold. @internal */
+export function isKeyInput(value: unknown): boolean {
   if (typeof value === 'string' || Buffer.isBuffer(value) || value instanceof URL) return true
   if (typeof value !== 'object' || value === null) return false
   const candidate = value as { type?: unknown; export?: unknown; path?: unknown }
@@ -364,6 +367,15 @@ export function normalizeSetting(name: SettingName, value: unknown, fromEnv = fa
   switch (kind) {
     case 'string':
       if (typeof value !== 'string') fail(name, 'a string', value, false)
+      return value
+    case 'name':
+      // A JSON key or query parameter name: an empty one cannot be sent or read back.
+      if (typeof value !== 'string' || value === '') fail(name, 'a non-empty string', value, false)
+      return value
+    case 'prefix':
+      // The word before the token in the header; the header is split at white space, so a prefix
+      // holding any ("Bearer ") would refuse every honest header. '' means the bare token.
+      if (typeof value !== 'string' || /\s/.test(value)) fail(name, 'a string without white space', value, false)
       return value
     case 'token':
       // RFC 7230 token: valid as a header name and as a cookie name (RFC 6265).
@@ -401,19 +413,21 @@ export function normalizeSetting(name: SettingName, value: unknown, fromEnv = fa
       return seconds
     }
     case 'nullableString':
-      if (value === null || value === undefined || (fromEnv && value === '')) return null
+      // '' is off, as in an environment preset: sanic-jwt adds no claim for a falsy claim_iss, and
+      // requiring a claim that no token carries would refuse every token (reference §7.2.16).
+      if (value === null || value === undefined || value === '') return null
       if (typeof value !== 'string') fail(name, 'a string or null', value, false)
       return value
     case 'audience':
-      if (value === null || value === undefined || (fromEnv && value === '')) return null
+      if (value === null || value === undefined || value === '') return null
       if (fromEnv && typeof value === 'string' && value.includes(',')) {
         return value.split(',').map((part) => part.trim())
       }
-      if (typeof value === 'string') return value
-      if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) {
+      if (typeof value === 'string' && value !== '') return value
+      if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string' && v !== '')) {
         return [...value]
       }
-      return fail(name, 'a string, a non-empty list of strings, or null', value, false)
+      return fail(name, 'a non-empty string, a non-empty list of non-empty strings, or null', value, false)
     case 'algorithm':
       if (typeof value !== 'string' || !(ALGORITHMS as readonly string[]).includes(value)) {
         fail(name, `one of ${ALGORITHMS.join(', ')}`, value, false)

@@ -249,8 +249,8 @@ describe('settings: normalizeSetting()', () => {
       expect(normalizeSetting('claimIss', '', true)).to.equal(null)
     })
 
-    it('keeps an empty string given as an option', () => {
-      expect(normalizeSetting('claimIss', '')).to.equal('')
+    it('reads an empty string given as an option as null: no token would carry the claim it requires', () => {
+      expect(normalizeSetting('claimIss', '')).to.equal(null)
     })
 
     it('refuses other types', () => {

@@ -39,11 +39,16 @@ function readPath(path: string): Buffer {
  * Turns key input into bytes or a KeyObject: a `URL` or `{ path }` must name a file; a string
  * that names an existing file is read; any other string is the key itself.
  *
- * @throws ProvidedPathNotFound
+ * @throws ProvidedPathNotFound, InvalidConfiguration (a URL that is not a file: URL)
  */
 export function loadKeyMaterial(input: KeyInput): string | Buffer | KeyObject {
   if (input instanceof KeyObject || Buffer.isBuffer(input)) return input
-  if (input instanceof URL) return readPath(fileURLToPath(input))
+  if (input instanceof URL) {
+    if (input.protocol !== 'file:') {
+      throw new InvalidConfiguration(`a key given as a URL must be a file: URL (got a ${input.protocol} URL).`)
+    }
+    return readPath(fileURLToPath(input))
+  }
   if (typeof input === 'object') return readPath(input.path)
   if (!input.includes('-----BEGIN') && input.length < 4096 && !input.includes('\n')) {
     try {

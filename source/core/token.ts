@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto'
 
 import jwt from 'jsonwebtoken'
 
-import { InvalidToken, type ErrorCode } from '../errors'
+import { InvalidConfiguration, InvalidToken, type ErrorCode } from '../errors'
 import { ALGORITHMS, type Algorithm } from '../settings'
 
 /** A decoded JWT payload. */
@@ -27,6 +27,8 @@ const VERIFY_OPTIONS = Object.freeze(
         ignoreExpiration: true,
         ignoreNotBefore: true,
         clockTimestamp: 1,
+        // The decoded header as well (jsonwebtoken has it anyway): for the crit check below.
+        complete: true,
       }),
     ]),
   ),
@@ -59,6 +61,13 @@ export const DECODE_FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_JWT_INVALID_ALGORITHM',
   'ERR_JWT_INVALID_CLAIM_TYPE',
 ])
+
+/** The error for a `clock` that returned something other than a finite number. @internal */
+export function badClock(value: unknown): InvalidConfiguration {
+  return new InvalidConfiguration(
+    `the "clock" setting must return the current time as a finite number of seconds (got ${typeof value === 'number' ? String(value) : typeof value}).`,
+  )
+}
 
 function tokenError(code: ErrorCode, message: string, cause?: unknown): InvalidToken {
   return new InvalidToken(message, cause === undefined ? { code } : { code, cause })
@@ -106,13 +115,19 @@ function classify(token: string, error: unknown, algorithm?: Algorithm): Invalid
  * @throws InvalidToken with a decode-failure code.
  */
 export function verifySignature(token: string, key: KeyObject, algorithm: Algorithm): JwtPayload {
-  let payload: unknown
+  let decoded: { header: Record<string, unknown>; payload: unknown }
   try {
-    payload = jwt.verify(token, key, VERIFY_OPTIONS[algorithm])
+    decoded = jwt.verify(token, key, VERIFY_OPTIONS[algorithm]) as unknown as typeof decoded
   } catch (error) {
     // jsonwebtoken throws its own errors, but also plain TypeError/SyntaxError for some inputs.
     throw classify(token, error, algorithm)
   }
+  // RFC 7515 §4.1.11: a token that names critical header extensions must be refused unless they
+  // are all understood; this library understands none (jsonwebtoken ignores crit).
+  if (decoded.header.crit !== undefined) {
+    throw tokenError('ERR_JWT_MALFORMED', 'Unsupported critical header parameters (crit).')
+  }
+  const payload = decoded.payload
   if (!isObject(payload) || !payloadIsObjectText(token)) {
     throw tokenError('ERR_JWT_MALFORMED', 'Invalid payload string: must be a json object.')
   }
@@ -158,6 +173,9 @@ const isTime = (value: unknown): value is number => typeof value === 'number' &&
  * @throws InvalidToken
  */
 export function checkClaims(payload: JwtPayload, rules: ClaimRules): void {
+  // A clock that returns NaN (or anything but a number) would make every comparison below false
+  // and let expired tokens through: fail closed.
+  if (!isTime(rules.now)) throw badClock(rules.now)
   const now = Math.floor(rules.now)
   const { leeway } = rules
   const { exp, nbf, iat } = payload

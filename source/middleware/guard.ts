@@ -39,10 +39,20 @@ export interface CompiledOverrides {
  * @throws InvalidConfiguration for unknown names or wrong types.
  */
 export function compileOverrides(raw: Readonly<Record<string, unknown>> = {}): CompiledOverrides {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new InvalidConfiguration('the options of protected(), scoped() and injectUser() must be an object.')
+  }
   const fixed = new Map<SettingName, unknown>()
   const dynamic: [SettingName, () => unknown][] = []
   for (const [name, value] of Object.entries(raw)) {
-    if (ROUTE_KEYS.has(name) || value === undefined) continue
+    if (value === undefined) continue
+    if (ROUTE_KEYS.has(name)) {
+      const expected = name === 'redirectUrl' ? 'string' : 'boolean'
+      if (typeof value !== expected) {
+        throw new InvalidConfiguration(`the "${name}" route option must be a ${expected} (got ${typeof value}).`)
+      }
+      continue
+    }
     const key = canonicalName(name)
     if (key === undefined) throw new InvalidConfiguration(`unknown per-route setting "${name}".`)
     if (typeof value === 'function' && KINDS[key] !== 'function') dynamic.push([key, value as () => unknown])

@@ -3,7 +3,7 @@ import type { Context } from 'koa'
 import type { ScopeRequirement } from '../Authentication'
 import type { JwtPayload } from '../core/token'
 import { normalizeScope, type ScopeTuple } from '../core/scope-matcher'
-import { Unauthorized } from '../errors'
+import { InvalidConfiguration, Unauthorized } from '../errors'
 import type { InstanceParts } from '../registry'
 import type { JwtMiddleware, ScopedOptions } from '../types'
 import { appResolver, compileOverrides, dual, guarded, type InstanceResolver } from './guard'
@@ -22,6 +22,15 @@ export function createScoped(
     return dual(function scopedMiddleware(_ctx, next) {
       return next()
     })
+  }
+  if (
+    typeof scopes !== 'function' &&
+    typeof scopes !== 'string' &&
+    !(Array.isArray(scopes) && scopes.every((scope) => typeof scope === 'string'))
+  ) {
+    throw new InvalidConfiguration(
+      'scoped() takes a scope string, a list of scope strings, a function of ctx returning them, or null.',
+    )
   }
   const overrides = compileOverrides(options as Record<string, unknown>)
   const compiled: readonly ScopeTuple[] | undefined =
