@@ -374,8 +374,10 @@ export function normalizeSetting(name: SettingName, value: unknown, fromEnv = fa
       return value
     case 'prefix':
       // The word before the token in the header; the header is split at white space, so a prefix
-      // holding any ("Bearer ") would refuse every honest header. '' means the bare token.
-      if (typeof value !== 'string' || /\s/.test(value)) fail(name, 'a string without white space', value, false)
+      // holding any ("Bearer ") would refuse every honest header. '' means the bare token, and so
+      // do null and false (sanic-jwt takes any falsy prefix for "no prefix").
+      if (value === null || value === false) return ''
+      if (typeof value !== 'string' || /\s/.test(value)) fail(name, 'a string without white space, or null', value, false)
       return value
     case 'token':
       // RFC 7230 token: valid as a header name and as a cookie name (RFC 6265).
@@ -384,6 +386,8 @@ export function normalizeSetting(name: SettingName, value: unknown, fromEnv = fa
       }
       return value
     case 'cookieDomain':
+      // null (sanic-jwt's None) and false: no Domain attribute, like ''.
+      if (value === null || value === false) return ''
       if (typeof value !== 'string' || !/^(\.?[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*)?$/.test(value)) {
         fail(name, 'a domain name or an empty string', value, false)
       }

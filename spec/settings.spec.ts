@@ -165,6 +165,41 @@ describe('settings: normalizeSetting()', () => {
     })
   })
 
+  describe('kind name', () => {
+    for (const name of ['accessTokenName', 'refreshTokenName', 'queryStringAccessTokenName', 'queryStringRefreshTokenName', 'scopesName', 'userId'] as const) {
+      it(`refuses an empty ${name}: it could be neither sent nor read back`, () => {
+        expect(normalizeSetting(name, 'x')).to.equal('x')
+        expect(configurationError(() => normalizeSetting(name, ''))).to.include(`"${name}" setting must be a non-empty string`)
+      })
+    }
+  })
+
+  describe('kind prefix', () => {
+    it('keeps a scheme word and the empty prefix', () => {
+      expect(normalizeSetting('authorizationHeaderPrefix', 'JWT')).to.equal('JWT')
+      expect(normalizeSetting('authorizationHeaderPrefix', '')).to.equal('')
+    })
+
+    it('reads null and false as the empty prefix, as sanic-jwt takes any falsy prefix', () => {
+      expect(normalizeSetting('authorizationHeaderPrefix', null)).to.equal('')
+      expect(normalizeSetting('authorizationHeaderRefreshPrefix', false)).to.equal('')
+    })
+
+    it('refuses a prefix holding white space: the header is split at it, so no header would match', () => {
+      for (const value of ['Bearer ', ' Bearer', 'Be arer', 'Bearer\t']) {
+        expect(configurationError(() => normalizeSetting('authorizationHeaderPrefix', value))).to.include('without white space')
+      }
+      expect(configurationError(() => normalizeSetting('authorizationHeaderPrefix', 5))).to.include('got 5')
+    })
+  })
+
+  describe('kind cookieDomain', () => {
+    it('reads null and false as no domain', () => {
+      expect(normalizeSetting('cookieDomain', null)).to.equal('')
+      expect(normalizeSetting('cookieDomain', false)).to.equal('')
+    })
+  })
+
   describe('kind path', () => {
     it('adds a missing leading slash', () => {
       expect(normalizeSetting('pathToRefresh', 'renew')).to.equal('/renew')

@@ -4,12 +4,16 @@ import type { JwtPayload } from '../core/token'
 import { InvalidRetrieveUserObject, MeEndpointNotSetup } from '../errors'
 import { TokenEndpoint } from './TokenEndpoint'
 
-/** The `me` value of a user: null, a plain object, `toDict()` or `toJSON()`. */
+/**
+ * The `me` value of a user: null, `toDict()` when the user has one (a plain object too, as for
+ * the login's user id: a function cannot be sent as JSON anyway), a plain object, or `toJSON()`.
+ */
 async function toMe(user: unknown): Promise<unknown> {
   if (!user) return null
-  const proto = Object.getPrototypeOf(user)
-  if (proto === Object.prototype || proto === null) return user
   const candidate = user as { toDict?: unknown; toJSON?: unknown }
+  const proto = Object.getPrototypeOf(user)
+  const plain = proto === Object.prototype || proto === null
+  if (plain && typeof candidate.toDict !== 'function') return user
   if (typeof candidate.toDict === 'function') return await (candidate.toDict as () => unknown).call(user)
   if (typeof candidate.toJSON === 'function') return (candidate.toJSON as () => unknown).call(user)
   throw new InvalidRetrieveUserObject()

@@ -65,6 +65,12 @@ describe('endpoint: GET /auth/me', () => {
     expect(res.body).to.deep.equal({ me: { user_id: 1, kind: 'async' } })
   })
 
+  it('answers the result of toDict() for a plain object that has one, as the login reads it', async () => {
+    const res = await appWith({ retrieveUser: () => ({ toDict: () => ({ user_id: 9, kind: 'plain' }) }) }).me()
+    expect(res.status).to.equal(200)
+    expect(res.body).to.deep.equal({ me: { user_id: 9, kind: 'plain' } })
+  })
+
   it('answers the result of toJSON() for a user object without toDict()', async () => {
     class User {
       secret = 'hidden'

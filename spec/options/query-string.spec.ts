@@ -74,6 +74,22 @@ describe('option: queryStringSet', () => {
     expect(res.body.code).to.equal('ERR_JWT_INVALID_TOKEN')
   })
 
+  it('makes /auth/verify answer a repeated parameter as a structural failure (debug mode: ERR_JWT_MALFORMED)', async () => {
+    const res = await t.agent.get(`/auth/verify?access_token=${token}&access_token=${token}`)
+    expect(res.status).to.equal(401)
+    expect(res.body).to.deep.equal({
+      valid: false,
+      reasons: ['Auth required.'],
+      exception: 'InvalidToken',
+      code: 'ERR_JWT_INVALID_TOKEN',
+    })
+    const debug = build({ queryStringSet: true, debug: true })
+    const debugToken = (await debug.login()).access_token!
+    const detailed = await debug.agent.get(`/auth/verify?access_token=${debugToken}&access_token=${debugToken}`)
+    expect(detailed.status).to.equal(400)
+    expect(detailed.body).to.include({ valid: false, exception: 'InvalidToken', code: 'ERR_JWT_MALFORMED' })
+  })
+
   describe('option: queryStringStrict', () => {
     it('true (default): a header token alone gives 401 "Authorization query argument not present."', async () => {
       const res = await getAs(t, '/protected', token)
