@@ -864,6 +864,13 @@ function instantiateClaim<User>(ClaimType: ClaimClass<User>): Claim<User> {
   if (typeof claim.key !== 'string' || claim.key === '') {
     throw new InvalidCustomClaim(`Custom claim ${ClaimType.name} must declare a non-empty "key".`)
   }
+  // `abstract` is gone at run time: a claim without setup() broke every login, one without
+  // verify() every protected request (reference §1.2 step 10, sanic-jwt test_custom_claims_bad).
+  for (const method of ['setup', 'verify'] as const) {
+    if (typeof claim[method] !== 'function') {
+      throw new InvalidCustomClaim(`Custom claim ${ClaimType.name} must implement ${method}().`)
+    }
+  }
   return claim
 }
 

@@ -346,8 +346,24 @@ describe('Claim', () => {
         return true
       }
     }
+    // TypeScript's `abstract` does not exist at run time: a JavaScript subclass (or a cast) can
+    // leave a method out (sanic-jwt test_custom_claims_bad: MissingVerifyClaim, MissingSetupClaim).
+    const MissingVerify = class extends (Claim as unknown as new () => { key: string; setup(): unknown }) {
+      override key = 'username'
+      override setup(): string {
+        return 'x'
+      }
+    }
+    const MissingSetup = class extends (Claim as unknown as new () => { key: string; verify(): boolean }) {
+      override key = 'username'
+      override verify(): boolean {
+        return true
+      }
+    }
 
     const bad: [string, unknown][] = [
+      ['a Claim subclass without verify()', MissingVerify],
+      ['a Claim subclass without setup()', MissingSetup],
       ['a class that does not extend Claim', LooksLikeAClaim],
       ['an instance of a Claim subclass', new UsernameClaim()],
       ['a plain function', () => ({ key: 'x' })],

@@ -101,6 +101,9 @@ export function matchScopes(
 ): boolean {
   const requireAllActions = options.requireAllActions ?? true
   const requireAll = options.requireAll ?? true
+  // No required scope: Python's all([]) is true and any([]) false, for any list of user scopes
+  // (even [null]), without consulting the override; a claim that is not a list still never matches.
+  if (required.length === 0) return requireAll && Array.isArray(userClaim)
   if (options.override === undefined) return matchRaw(required, userClaim, requireAll, requireAllActions)
   const user = normalizeUserScopes(userClaim)
   if (user === undefined) return false

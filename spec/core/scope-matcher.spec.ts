@@ -154,6 +154,28 @@ describe('core/scope-matcher', () => {
     })
   })
 
+  describe('an empty requirement (scoped([]) or a scope function returning [])', () => {
+    it('grants every list of user scopes under requireAll, even [] and [null], as all([]) does', () => {
+      for (const claim of [['user'], [], [null]]) expect(validateScopes([], claim)).to.equal(true)
+    })
+
+    it('grants nothing under any-of, as any([]) does', () => {
+      expect(validateScopes([], ['user'], { requireAll: false })).to.equal(false)
+    })
+
+    it('never matches a claim that is not a list, and never consults the override', () => {
+      let calls = 0
+      const override: ScopeValidatorOverride = () => {
+        calls++
+        return false
+      }
+      expect(validateScopes([], 'user')).to.equal(false)
+      expect(validateScopes([], undefined)).to.equal(false)
+      expect(validateScopes([], ['user'], { override })).to.equal(true)
+      expect(calls).to.equal(0)
+    })
+  })
+
   describe('requireAll', () => {
     const user = ['user', 'billing:read']
 
