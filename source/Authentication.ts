@@ -11,9 +11,9 @@ import {
   type ScopeTuple,
 } from './core/scope-matcher'
 import {
-  badClock,
   checkClaims,
   decodeUnverified,
+  readClock,
   signToken,
   verifySignature,
   type JwtPayload,
@@ -330,8 +330,7 @@ export class Authentication<User = any> {
     if (!Array.isArray(verifications)) {
       throw new InvalidConfiguration('the "extraVerifications" option must be a list of functions.')
     }
-    const time: unknown = this.config.get('clock')()
-    if (typeof time !== 'number' || !Number.isFinite(time)) throw badClock(time)
+    readClock(this.config.get('clock'))
     this.#claims = claims.map((ClaimType) => instantiateClaim(ClaimType))
     for (const verification of verifications) {
       if (typeof verification !== 'function') throw new InvalidVerification()
@@ -454,9 +453,7 @@ export class Authentication<User = any> {
     expirationDelta: number | undefined,
   ): JwtPayload | Promise<JwtPayload> {
     const rules = this.#signRules(ctx)
-    const time = rules.clock()
-    if (typeof time !== 'number' || !Number.isFinite(time)) throw badClock(time)
-    const now = Math.floor(time)
+    const now = Math.floor(readClock(rules.clock))
     payload.exp = Math.floor(now + (expirationDelta ?? rules.expirationDelta))
     if (rules.issuer) payload.iss = rules.issuer
     if (rules.claimIat) payload.iat = now

@@ -62,11 +62,22 @@ export const DECODE_FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_JWT_INVALID_CLAIM_TYPE',
 ])
 
-/** The error for a `clock` that returned something other than a finite number. @internal */
-export function badClock(value: unknown): InvalidConfiguration {
+function badClock(value: unknown): InvalidConfiguration {
   return new InvalidConfiguration(
     `the "clock" setting must return the current time as a finite number of seconds (got ${typeof value === 'number' ? String(value) : typeof value}).`,
   )
+}
+
+/**
+ * Reads a `clock`, refusing anything but a finite number (a NaN would make every claim comparison
+ * false). @internal
+ *
+ * @throws InvalidConfiguration
+ */
+export function readClock(clock: () => unknown): number {
+  const now = clock()
+  if (!isTime(now)) throw badClock(now)
+  return now
 }
 
 function tokenError(code: ErrorCode, message: string, cause?: unknown): InvalidToken {
