@@ -1,0 +1,204 @@
+/**
+ * Issuing access tokens: the signing settings (derived once while settings are static), the base
+ * payload, the registered and custom claims, the required-claim check and signing. The
+ * overridable steps (buildPayload, addClaims, extendPayload, addScopesToPayload) stay on
+ * `Authentication`, which this part calls back. No Koa in here.
+ */
+import type { KeyObject } from 'node:crypto'
+
+import type { Claim, ClaimClass } from '../Claim'
+import type { Configuration } from '../Configuration'
+import { InvalidPayload, MissingRegisteredClaim, RequiredKeysNotFound } from '../errors'
+import { isAsymmetric, normalizeSetting, type Algorithm } from '../settings'
+import { setupClaims, withInline } from './claims'
+import type { KeyStore, UserSecretSource } from './KeyStore'
+import { isThenable } from './thenable'
+import { readClock, signToken, type JwtPayload } from './token'
+import { isPlainObject, userDict } from './users'
+
+/** The settings that signing an access token reads. */
+interface SignRules {
+  readonly userIdKey: string
+  readonly algorithm: Algorithm
+  readonly userSecretEnabled: boolean
+  readonly clock: () => number
+  readonly expirationDelta: number
+  readonly leeway: number
+  readonly issuer: string | null
+  readonly audience: string | string[] | null
+  readonly claimIat: boolean
+  readonly claimNbf: boolean
+  readonly claimNbfDelta: number
+  readonly scopesEnabled: boolean
+  readonly scopesName: string
+  /** The registered claims `addClaims` adds with these settings (`exp`, then iss/iat/nbf/aud). */
+  readonly registered: readonly string[]
+  /** The signing key of these settings (undefined in a verify-only setup). */
+  readonly key: KeyObject | undefined
+}
+
+/** The steps of issuing that `Authentication` lets subclasses and options replace. @internal */
+export interface IssuingHooks<User> extends UserSecretSource {
+  buildPayload(user: User, ctx?: object): JwtPayload | Promise<JwtPayload>
+  addClaims(
+    payload: JwtPayload,
+    user: User,
+    inlineClaims?: readonly ClaimClass<User>[],
+    ctx?: object,
+    expirationDelta?: number,
+  ): JwtPayload | Promise<JwtPayload>
+  extendPayload(payload: JwtPayload, user?: User): JwtPayload | void | Promise<JwtPayload | void>
+  addScopesToPayload(user: User, ctx?: object): unknown
+}
+
+/** What one `issue()` call may change (the options of `generateAccessToken`). @internal */
+export interface IssueOptions<User> {
+  readonly customClaims?: readonly ClaimClass<User>[] | undefined
+  readonly extendPayload?:
+    | ((payload: JwtPayload, user: User) => JwtPayload | void | Promise<JwtPayload | void>)
+    | undefined
+  readonly expirationDelta?: number | string | undefined
+  readonly fresh?: boolean | number | undefined
+  readonly ctx?: object | undefined
+}
+
+/** Builds and signs access tokens for one instance. @internal */
+export class TokenIssuer<User> {
+  readonly #config: Configuration
+  readonly #keys: KeyStore
+  readonly #base: Pick<IssuingHooks<User>, 'buildPayload' | 'addClaims'>
+  readonly #rules: (ctx?: object) => SignRules
+  #claims: readonly Claim<User>[] = []
+
+  /**
+   * @param base - the base implementations of the replaceable steps: when the hooks hold these,
+   *   the steps run here without a promise each.
+   */
+  constructor(config: Configuration, keys: KeyStore, base: Pick<IssuingHooks<User>, 'buildPayload' | 'addClaims'>) {
+    this.#config = config
+    this.#keys = keys
+    this.#base = base
+    this.#rules = config.derived((ctx) => this.#readRules(ctx))
+  }
+
+  /** The registered custom claims (set once at start-up). */
+  useClaims(claims: readonly Claim<User>[]): void {
+    this.#claims = claims
+  }
+
+  /**
+   * The base payload `{ [userId]: id }` of a user, without a promise when the user object needs
+   * none.
+   */
+  basePayload(user: User, ctx?: object): JwtPayload | Promise<JwtPayload> {
+    const key = this.#rules(ctx).userIdKey
+    const dict = userDict(user, key)
+    return dict instanceof Promise ? dict.then((value) => ({ [key]: value[key] })) : { [key]: dict[key] }
+  }
+
+  /**
+   * Adds `exp` and, when configured, `iss`, `iat`, `nbf`, `aud`, then the custom claims in order;
+   * synchronous until a claim's setup returns a promise.
+   */
+  addClaims(
+    payload: JwtPayload,
+    user: User,
+    inlineClaims: readonly ClaimClass<User>[] | undefined,
+    ctx: object | undefined,
+    expirationDelta: number | undefined,
+  ): JwtPayload | Promise<JwtPayload> {
+    const rules = this.#rules(ctx)
+    const now = Math.floor(readClock(rules.clock))
+    payload.exp = Math.floor(now + (expirationDelta ?? rules.expirationDelta))
+    if (rules.issuer) payload.iss = rules.issuer
+    if (rules.claimIat) payload.iat = now
+    if (rules.claimNbf) payload.nbf = Math.floor(now + rules.leeway + rules.claimNbfDelta)
+    if (rules.audience) payload.aud = rules.audience
+    return setupClaims(payload, user, withInline(this.#claims, inlineClaims))
+  }
+
+  /**
+   * Builds and signs an access token: buildPayload → addClaims → extendPayload → scopes →
+   * required-claim check → inline extendPayload → `fresh` → sign.
+   *
+   * @throws InvalidPayload, MissingRegisteredClaim, InvalidRetrieveUserObject, RequiredKeysNotFound
+   */
+  async issue(hooks: IssuingHooks<User>, user: User, options: IssueOptions<User>): Promise<string> {
+    const { ctx } = options
+    const rules = this.#rules(ctx)
+    const { userIdKey } = rules
+    const base = this.#base
+    const built = hooks.buildPayload === base.buildPayload ? this.basePayload(user, ctx) : hooks.buildPayload(user, ctx)
+    let payload = isThenable(built) ? await built : built
+    if (!isPlainObject(payload) || !(userIdKey in payload) || payload[userIdKey] === undefined) {
+      throw new InvalidPayload()
+    }
+    // Validated like the setting, without override(): its AsyncLocalStorage would turn on async
+    // hooks for the whole process from the first such call (every await ~2-3x slower on Node 20).
+    const delta =
+      options.expirationDelta === undefined
+        ? undefined
+        : (normalizeSetting('expirationDelta', options.expirationDelta) as number)
+    const claimed =
+      hooks.addClaims === base.addClaims
+        ? this.addClaims(payload, user, options.customClaims, ctx, delta)
+        : hooks.addClaims(payload, user, options.customClaims, ctx, delta)
+    payload = isThenable(claimed) ? await claimed : claimed
+    let extended: unknown = hooks.extendPayload(payload, user)
+    if (isThenable(extended)) extended = await extended
+    payload = (extended as JwtPayload | undefined) ?? payload
+    if (rules.scopesEnabled) {
+      let scopes: unknown = hooks.addScopesToPayload(user, ctx)
+      if (isThenable(scopes)) scopes = await scopes
+      payload[rules.scopesName] = Array.isArray(scopes) ? scopes : [scopes]
+    }
+    this.#requireClaims(payload, rules, options.customClaims)
+    if (options.extendPayload) payload = (await options.extendPayload(payload, user)) ?? payload
+    if (options.fresh !== undefined) payload.fresh = options.fresh
+    return signToken(payload, await this.#signingKey(hooks, payload, rules), rules.algorithm)
+  }
+
+  /** @throws MissingRegisteredClaim naming every registered or custom claim the payload lacks. */
+  #requireClaims(payload: JwtPayload, rules: SignRules, inline: readonly ClaimClass<User>[] | undefined): void {
+    const missing = rules.registered.filter((name) => !(name in payload))
+    for (const claim of withInline(this.#claims, inline)) {
+      if (!(claim.getKey() in payload)) missing.push(claim.getKey())
+    }
+    if (missing.length > 0) throw new MissingRegisteredClaim(missing)
+  }
+
+  async #signingKey(hooks: IssuingHooks<User>, payload: JwtPayload, rules: SignRules): Promise<KeyObject> {
+    const { algorithm } = rules
+    const key = rules.userSecretEnabled
+      ? await this.#keys.userKey(hooks, payload[rules.userIdKey], algorithm, isAsymmetric(algorithm), true)
+      : rules.key
+    if (key === undefined) throw new RequiredKeysNotFound()
+    return key
+  }
+
+  #readRules(ctx: object | undefined): SignRules {
+    const c = this.#config
+    const rules = {
+      userIdKey: c.get('userId', ctx),
+      algorithm: c.get('algorithm', ctx),
+      userSecretEnabled: c.get('userSecretEnabled', ctx),
+      clock: c.get('clock', ctx),
+      expirationDelta: c.get('expirationDelta', ctx),
+      leeway: c.get('leeway', ctx),
+      issuer: c.get('claimIss', ctx),
+      audience: c.get('claimAud', ctx),
+      claimIat: c.get('claimIat', ctx),
+      claimNbf: c.get('claimNbf', ctx),
+      claimNbfDelta: c.get('claimNbfDelta', ctx),
+      scopesEnabled: c.get('scopesEnabled', ctx),
+      scopesName: c.get('scopesName', ctx),
+      key: this.#keys.compiled(ctx).signKey,
+    }
+    const registered = ['exp']
+    if (rules.issuer) registered.push('iss')
+    if (rules.claimIat) registered.push('iat')
+    if (rules.claimNbf) registered.push('nbf')
+    if (rules.audience) registered.push('aud')
+    return { ...rules, registered }
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Verifying tokens: the verification settings (derived once while settings are static), the
+ * instance or per-user key, the verify cache, the registered-claim check on every call (cache hits
+ * included), then extra verifications and custom claims. No Koa in here.
+ */
+import type { KeyObject } from 'node:crypto'
+
+import type { Claim, ClaimClass } from '../Claim'
+import type { Configuration } from '../Configuration'
+import { InvalidConfiguration, InvalidVerification, InvalidVerificationError } from '../errors'
+import type { Algorithm } from '../settings'
+import { verifyClaims, withInline } from './claims'
+import type { KeyStore, UserSecretSource } from './KeyStore'
+import { checkClaims, decodeUnverified, verifySignature, type JwtPayload } from './token'
+import { VerifyCache, deepFreeze, type VerifyCacheOptions } from './verify-cache'
+
+/** A function run on every verified payload; it must return a boolean. */
+export type ExtraVerification = (payload: JwtPayload) => boolean | Promise<boolean>
+
+/** The settings that verifying a token reads. */
+interface VerifyRules {
+  readonly algorithm: Algorithm
+  readonly userSecretEnabled: boolean
+  readonly userIdKey: string
+  readonly clock: () => number
+  readonly leeway: number
+  readonly verifyExp: boolean
+  readonly audience: string | string[] | null
+  readonly issuer: string | null
+  /** The verification key of these settings. */
+  readonly key: KeyObject
+}
+
+/** What one `verify()` call may change (the options of `verifyToken`). @internal */
+export interface VerifyOptions {
+  /** Inline claim classes for this call only. */
+  readonly customClaims?: readonly ClaimClass[] | undefined
+  /** The request, for per-request settings. */
+  readonly ctx?: object | undefined
+  /** When false, extra verifications and custom claims are skipped. */
+  readonly verify?: boolean | undefined
+}
+
+/** Verifies tokens for one instance. @internal */
+export class TokenVerifier {
+  readonly #keys: KeyStore
+  readonly #rules: (ctx?: object) => VerifyRules
+  #claims: readonly Claim[] = []
+  #verifications: readonly ExtraVerification[] = []
+  #cache: VerifyCache | undefined
+
+  constructor(config: Configuration, keys: KeyStore) {
+    this.#keys = keys
+    this.#rules = config.derived((ctx) => ({
+      algorithm: config.get('algorithm', ctx),
+      userSecretEnabled: config.get('userSecretEnabled', ctx),
+      userIdKey: config.get('userId', ctx),
+      clock: config.get('clock', ctx),
+      leeway: config.get('leeway', ctx),
+      verifyExp: config.get('verifyExp', ctx),
+      audience: config.get('claimAud', ctx),
+      issuer: config.get('claimIss', ctx),
+      key: keys.compiled(ctx).verifyKey,
+    }))
+  }
+
+  /**
+   * Takes the registered claims, the extra verifications and the cache options (once, at
+   * start-up).
+   *
+   * @throws InvalidConfiguration for a bad `verifyCache` or `extraVerifications` option,
+   *   InvalidVerification for a verification that is not a function.
+   */
+  setup(claims: readonly Claim[], verifications: readonly ExtraVerification[], cache: VerifyCacheOptions | boolean): void {
+    if (typeof cache !== 'boolean' && (typeof cache !== 'object' || cache === null)) {
+      throw new InvalidConfiguration('the "verifyCache" option must be a boolean or { max, ttl }.')
+    }
+    try {
+      this.#cache = cache === false ? undefined : new VerifyCache(cache === true ? {} : cache)
+    } catch (error) {
+      throw new InvalidConfiguration(`the "verifyCache" option is invalid: ${(error as Error).message}.`)
+    }
+    if (!Array.isArray(verifications)) {
+      throw new InvalidConfiguration('the "extraVerifications" option must be a list of functions.')
+    }
+    for (const verification of verifications) {
+      if (typeof verification !== 'function') throw new InvalidVerification()
+    }
+    this.#claims = claims
+    this.#verifications = [...verifications]
+  }
+
+  /** Empties the verify cache (the keys changed). */
+  clearCache(): void {
+    this.#cache?.clear()
+  }
+
+  /**
+   * Removes verified tokens from the cache: by token, by `jti`, or all the tokens of a user.
+   *
+   * @returns how many entries were removed (0 when the cache is off).
+   */
+  evict(filter: { token?: string; jti?: unknown; userId?: unknown }, userIdKey: string): number {
+    return this.#cache?.evict(filter, userIdKey) ?? 0
+  }
+
+  /**
+   * Verifies a token. Synchronous unless a per-user secret or an extra check has to be awaited:
+   * the common path allocates no promise.
+   *
+   * @throws InvalidToken (with a code naming the failure), InvalidCustomClaimError,
+   *   InvalidVerificationError, and the developer errors InvalidCustomClaim, InvalidVerification.
+   */
+  verify(token: string, options: VerifyOptions, secrets: UserSecretSource): JwtPayload | Promise<JwtPayload> {
+    const rules = this.#rules(options.ctx)
+    if (rules.userSecretEnabled) {
+      const userId = decodeUnverified(token)[rules.userIdKey]
+      return this.#keys
+        .userKey(secrets, userId, rules.algorithm, false, false)
+        .then((key) => this.#verifyWith(token, key, rules, options))
+    }
+    return this.#verifyWith(token, rules.key, rules, options)
+  }
+
+  #verifyWith(token: string, key: KeyObject, rules: VerifyRules, options: VerifyOptions): JwtPayload | Promise<JwtPayload> {
+    const { algorithm } = rules
+    const now = rules.clock()
+    const cache = this.#cache
+    let payload = cache?.get(token, key, algorithm, now)
+    const hit = payload !== undefined
+    if (payload === undefined) {
+      payload = verifySignature(token, key, algorithm)
+      // Cached payloads are shared between requests, so they must be read-only.
+      if (cache !== undefined) deepFreeze(payload)
+    }
+    // Registered claims are checked on every hit too, with this request's clock and rules.
+    checkClaims(payload, {
+      now,
+      leeway: rules.leeway,
+      verifyExp: rules.verifyExp,
+      audience: rules.audience,
+      issuer: rules.issuer,
+    })
+    const remember = (): JwtPayload => {
+      if (cache !== undefined && !hit) cache.set(token, payload, key, algorithm, now, rules.leeway)
+      return payload
+    }
+    if (
+      options.verify !== false &&
+      (this.#verifications.length > 0 || this.#claims.length > 0 || options.customClaims !== undefined)
+    ) {
+      return this.#verifyExtras(payload, options.customClaims).then(remember)
+    }
+    return remember()
+  }
+
+  async #verifyExtras(payload: JwtPayload, inline: readonly ClaimClass[] | undefined): Promise<void> {
+    for (const verification of this.#verifications) {
+      const result = await verification(payload)
+      if (typeof result !== 'boolean') throw new InvalidVerification()
+      if (!result) throw new InvalidVerificationError()
+    }
+    await verifyClaims(payload, withInline(this.#claims, inline))
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * The Koa side of reading a token: a `TokenSource` over the context, the extraction settings
+ * (derived once while settings are static), and the verified token of a request, remembered on
+ * the context for the rest of the request.
+ */
+import type { Context } from 'koa'
+
+import type { Configuration } from '../Configuration'
+import type { UserSecretSource } from '../core/KeyStore'
+import type { JwtPayload } from '../core/token'
+import type { TokenVerifier } from '../core/TokenVerifier'
+import {
+  extractToken,
+  hasWhitespace,
+  headerToken,
+  readsHeaderOnly,
+  type ExtractionSettings,
+  type TokenSource,
+} from '../core/token-extractors'
+import { InvalidAuthorizationHeader } from '../errors'
+
+/** What the reader calls back on `Authentication`: its (overridable) `extractToken` and key handler. @internal */
+export interface ReaderHost extends UserSecretSource {
+  extractToken(ctx: Context, options?: { refresh?: boolean }): string
+}
+
+/** The parts of a Koa context that may carry a token. */
+class KoaTokenSource implements TokenSource {
+  readonly #ctx: Context
+  constructor(ctx: Context) {
+    this.#ctx = ctx
+  }
+  header(name: string): string | string[] | undefined {
+    // Node lower-cases incoming header names; the settings hold the lower-cased name.
+    return this.#ctx.req.headers[name]
+  }
+  cookie(name: string): string | undefined {
+    return this.#ctx.cookies.get(name)
+  }
+  query(name: string): string | string[] | undefined {
+    return this.#ctx.query[name]
+  }
+  body(): unknown {
+    return (this.#ctx.request as { body?: unknown }).body
+  }
+}
+
+interface Verified {
+  readonly token: string
+  readonly payload: JwtPayload
+}
+
+/**
+ * What a header token that failed to verify answers: the header error when the token holds
+ * whitespace (the check that `headerTokenUnchecked` leaves to this point), else the failure.
+ */
+function headerFailure(token: string, error: unknown): unknown {
+  return hasWhitespace(token) ? new InvalidAuthorizationHeader() : error
+}
+
+/** Reads tokens from requests for one instance. @internal */
+export class RequestReader {
+  readonly #settings: (ctx?: object) => readonly [ExtractionSettings, ExtractionSettings]
+  // The request's verified token, on the context under a key of this instance (cheaper than a
+  // WeakMap entry per request).
+  readonly #verifiedKey = Symbol('koa-jwt-kit verified token')
+  readonly #baseExtractToken: ReaderHost['extractToken']
+
+  /** @param baseExtractToken - the base `extractToken`, to tell when a host has replaced it. */
+  constructor(config: Configuration, baseExtractToken: ReaderHost['extractToken']) {
+    this.#baseExtractToken = baseExtractToken
+    this.#settings = config.derived((ctx) => [extraction(config, ctx, false), extraction(config, ctx, true)])
+  }
+
+  /**
+   * Finds the access token (or, with `refresh`, the refresh token) of a request.
+   *
+   * @throws MissingAuthorizationCookie, MissingAuthorizationQueryArg, MissingAuthorizationHeader,
+   *   InvalidAuthorizationHeader, InvalidToken (several query values)
+   */
+  extract(ctx: Context, refresh: boolean): string {
+    return extractToken(new KoaTokenSource(ctx), this.#settings(ctx)[refresh ? 1 : 0])
+  }
+
+  /**
+   * Extracts and verifies the access token of a request; a verified result (with `verify` on) is
+   * remembered for the rest of the request. Throws synchronously or rejects.
+   */
+  verify(ctx: Context, host: ReaderHost, verifier: TokenVerifier, verify: boolean): JwtPayload | Promise<JwtPayload> {
+    // With the header as the only place to look and extractToken not overridden, the token is read
+    // here and scanned for whitespace only if it fails to verify (headerTokenUnchecked): same
+    // errors, one scan of the token fewer on every request that passes.
+    const settings = this.#settings(ctx)[0]
+    const direct = host.extractToken === this.#baseExtractToken && readsHeaderOnly(settings)
+    const token = direct
+      ? headerToken(ctx.req.headers[settings.headerName], settings.headerPrefix, false)
+      : host.extractToken(ctx)
+    const unchecked = direct && settings.headerPrefix !== ''
+    const memo = ctx as unknown as Record<symbol, Verified | undefined>
+    const seen = memo[this.#verifiedKey]
+    if (seen !== undefined && seen.token === token) return seen.payload
+    let result: JwtPayload | Promise<JwtPayload>
+    try {
+      result = verifier.verify(token, { ctx, verify }, host)
+    } catch (error) {
+      throw unchecked ? headerFailure(token, error) : error
+    }
+    if (result instanceof Promise) {
+      return result.then(
+        (payload) => {
+          if (verify) memo[this.#verifiedKey] = { token, payload }
+          return payload
+        },
+        (error: unknown) => {
+          throw unchecked ? headerFailure(token, error) : error
+        },
+      )
+    }
+    if (verify) memo[this.#verifiedKey] = { token, payload: result }
+    return result
+  }
+}
+
+function extraction(c: Configuration, ctx: object | undefined, refresh: boolean): ExtractionSettings {
+  return {
+    cookieSet: c.get('cookieSet', ctx),
+    cookieStrict: c.get('cookieStrict', ctx),
+    cookieSplit: c.get('cookieSplit', ctx),
+    cookieName: refresh ? c.get('cookieRefreshTokenName', ctx) : c.get('cookieAccessTokenName', ctx),
+    cookieSignatureName: c.get('cookieSplitSignatureName', ctx),
+    queryStringSet: c.get('queryStringSet', ctx),
+    queryStringStrict: c.get('queryStringStrict', ctx),
+    queryName: refresh ? c.get('queryStringRefreshTokenName', ctx) : c.get('queryStringAccessTokenName', ctx),
+    headerName: c.get('authorizationHeader', ctx).toLowerCase(),
+    headerPrefix: c.get('authorizationHeaderPrefix', ctx),
+    refresh,
+    refreshBodyName: c.get('refreshTokenName', ctx),
+  }
+}
