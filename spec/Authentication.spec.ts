@@ -9,6 +9,7 @@ import Koa from 'koa'
 import {
   ALGORITHMS,
   Authentication,
+  AuthenticateNotImplemented,
   AuthenticationFailed,
   InvalidConfiguration,
   InvalidPayload,
@@ -1179,5 +1180,46 @@ describe('Authentication#override()', () => {
     expect(caughtSync(() => jwt.auth.override({ leewya: 5 }, run))).to.be.instanceOf(InvalidConfiguration)
     expect(caughtSync(() => jwt.auth.override({ leeway: -1 }, run))).to.be.instanceOf(InvalidConfiguration)
     expect(ran).to.equal(false)
+  })
+})
+
+describe('Authentication#implements()', () => {
+  const app = (): Koa => new Koa()
+
+  it('refuses a subclass whose authenticate is a non-function field with AuthenticateNotImplemented (issue #18)', () => {
+    class FieldAuthentication extends Authentication {
+      // sanic-jwt test_authentication: `authenticate = 'foobar'` is no handler.
+      override authenticate = 'foobar' as unknown as Authentication['authenticate']
+    }
+    const error = caughtSync(() => new Initialize(app(), { secret: SECRET, authenticationClass: FieldAuthentication }))
+    expect(error).to.be.instanceOf(AuthenticateNotImplemented)
+    expect(error).to.include({ status: 500, code: 'ERR_JWT_AUTHENTICATE_NOT_IMPLEMENTED' })
+  })
+
+  it('does not count a non-function refresh handler field as a handler', () => {
+    class FieldAuthentication extends Authentication {
+      override authenticate = (): object => USER
+      override storeRefreshToken = null as unknown as Authentication['storeRefreshToken']
+    }
+    const jwt = new Initialize(app(), { secret: SECRET, authenticationClass: FieldAuthentication })
+    expect(jwt.auth.implements('storeRefreshToken')).to.equal(false)
+    expect(jwt.auth.implements('authenticate')).to.equal(true)
+    expect(jwt.config.get('refreshTokenEnabled')).to.equal(false)
+  })
+
+  it('counts handlers given as options, methods and function fields', () => {
+    class MethodAuthentication extends Authentication {
+      override retrieveUser(): object {
+        return USER
+      }
+    }
+    const jwt = new Initialize(app(), {
+      secret: SECRET,
+      authenticationClass: MethodAuthentication,
+      authenticate: () => USER,
+    })
+    expect(jwt.auth.implements('authenticate')).to.equal(true)
+    expect(jwt.auth.implements('retrieveUser')).to.equal(true)
+    expect(jwt.auth.implements('extendPayload')).to.equal(false)
   })
 })
