@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 
+import { warn } from './core/warnings'
 import { InvalidConfiguration, RequiredKeysNotFound } from './errors'
 import {
   ALIASES,
@@ -49,7 +50,9 @@ const HIDDEN: ReadonlySet<SettingName> = new Set<SettingName>(['secret', 'privat
  * The settings of one `Initialize` instance.
  *
  * Values come from, low to high: {@link DEFAULTS} → `KOA_JWT_*` environment presets → fields
- * (instance or static) of a subclass → its `set<Name>()` methods (run once) → the options object.
+ * (instance or static) of a subclass → its `set<Name>()` methods (run once; a `set<Name>` that is
+ * not a function is ignored with a `KOA_JWT_SETTER_NOT_CALLABLE` process warning) → the options
+ * object.
  * At request time, `get(name, ctx)` looks at: an active `override()` → the value cached for this
  * request (per-route overrides, earlier getter results) → a `get<Name>(ctx)` method of the subclass
  * (run at most once per request) → the stored value.
@@ -322,10 +325,23 @@ export class Configuration {
     }
     const self = this as unknown as Record<string, unknown>
     for (const name of [...SETTING_NAMES, ...Object.keys(ALIASES)]) {
-      const setter = self[`set${pascal(name)}`]
-      if (setter === undefined) continue
-      // sanic-jwt silently dropped non-callable set_<x> (reference §7.2.8); a value works here.
-      put(name, typeof setter === 'function' ? (setter as () => unknown).call(this) : setter)
+      const method = `set${pascal(name)}`
+      // A static set<Name> is no setter, but a value there is the same mistake as on an instance.
+      const misplaced = (chain as Record<string, unknown>[]).some(
+        (c) => Object.hasOwn(c, method) && typeof c[method] !== 'function',
+      )
+      const setter = self[method]
+      if (setter === undefined && !misplaced) continue
+      if (typeof setter === 'function') {
+        put(name, (setter as () => unknown).call(this))
+        continue
+      }
+      // As sanic-jwt (reference §2.4): a value is not a setter, so it is ignored with a warning
+      // and the setting keeps the value of the other sources.
+      warn(
+        'KOA_JWT_SETTER_NOT_CALLABLE',
+        `variable "${method}" set in Configuration is not callable; it is ignored.`,
+      )
     }
     for (const [name, value] of Object.entries(this.#options)) {
       if (canonicalName(name) !== undefined) put(name, value)

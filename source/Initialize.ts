@@ -175,11 +175,17 @@ export class Initialize<User = any> {
     const authMode = config.get('authMode')
     if (authMode) {
       if (!auth.implements('authenticate')) throw new AuthenticateNotImplemented()
-      if (
-        config.get('refreshTokenEnabled') &&
-        !(auth.implements('storeRefreshToken') && auth.implements('retrieveRefreshToken'))
-      ) {
-        throw new RefreshTokenNotImplemented()
+      if (config.get('refreshTokenEnabled')) {
+        // Name the one missing handler: with one given, the default message hides which it is.
+        const missing = (['storeRefreshToken', 'retrieveRefreshToken'] as const).filter(
+          (name) => !auth.implements(name),
+        )
+        if (missing.length === 2) throw new RefreshTokenNotImplemented()
+        if (missing.length === 1) {
+          throw new RefreshTokenNotImplemented(
+            `Refresh tokens are enabled but the "${missing[0]}" handler is missing.`,
+          )
+        }
       }
       if (config.get('scopesEnabled') && !auth.implements('addScopesToPayload')) {
         throw new ScopesNotImplemented()

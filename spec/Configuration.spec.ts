@@ -6,6 +6,7 @@ import { Configuration, type ConfigurationInput } from '../source/Configuration'
 import { InvalidConfiguration, RequiredKeysNotFound } from '../source/errors'
 import { ALIASES, DEFAULTS, SETTING_NAMES, type SettingName } from '../source/settings'
 import { KEYS } from './helpers/keys'
+import { warningsDuring } from './helpers/warnings'
 
 const SECRET = 'S3cr3t-value-that-must-never-be-shown'
 
@@ -345,13 +346,96 @@ describe('Configuration: precedence (reference §2.3)', () => {
     expect(new UsingThis({ secret: 'x' }, NO_ENV).get('urlPrefix')).to.equal('/api/auth')
   })
 
-  it('uses a non-callable set<Name> value (reference §7.2.8)', () => {
-    class NotCallable extends Configuration {
-      setLeeway = 42
-    }
-    const config = new NotCallable({ secret: 'x' }, NO_ENV)
-    expect(config.get('leeway')).to.equal(42)
-    expect(config.has('leeway')).to.equal(true)
+  describe('a set<Name> that is not a function (reference §2.4, §7.2.8)', () => {
+    const NOT_CALLABLE =
+      'variable "setAccessTokenName" set in Configuration is not callable; it is ignored.'
+
+    it('is ignored with a KOA_JWT_SETTER_NOT_CALLABLE warning: the setting keeps its default', async () => {
+      class NotCallable extends Configuration {
+        setAccessTokenName = 'foobar'
+      }
+      let config!: Configuration
+      const warnings = await warningsDuring(() => {
+        config = new NotCallable({ secret: 'x' }, NO_ENV)
+        config.resolve()
+      })
+      expect(config.get('accessTokenName')).to.equal('access_token')
+      expect(config.isExplicit('accessTokenName')).to.equal(false)
+      // Unlike sanic-jwt, the setting is not dropped from the known names.
+      expect(config.has('accessTokenName')).to.equal(true)
+      expect(warnings).to.deep.equal([
+        { name: 'KoaJwtKitWarning', code: 'KOA_JWT_SETTER_NOT_CALLABLE', message: NOT_CALLABLE },
+      ])
+    })
+
+    it('is ignored with a warning when static', async () => {
+      class StaticNotCallable extends Configuration {
+        static setAccessTokenName = 'foobar'
+      }
+      let config!: Configuration
+      const warnings = await warningsDuring(() => {
+        config = new StaticNotCallable({ secret: 'x' }, NO_ENV)
+        config.resolve()
+      })
+      expect(config.get('accessTokenName')).to.equal('access_token')
+      expect(warnings.map((w) => [w.code, w.message])).to.deep.equal([
+        ['KOA_JWT_SETTER_NOT_CALLABLE', NOT_CALLABLE],
+      ])
+    })
+
+    it('leaves the values of the other sources in place: env, fields and options', async () => {
+      class Fields extends Configuration {
+        static leeway = 15
+        setLeeway = 42
+        accessTokenName = 'from_field'
+        setAccessTokenName = 'foobar'
+        static setExpirationDelta = 60
+      }
+      let config!: Configuration
+      const warnings = await warningsDuring(() => {
+        config = new Fields({ secret: 'x', expirationDelta: 120 }, { KOA_JWT_DEBUG: 'true' })
+        config.resolve()
+      })
+      expect(config.get('leeway')).to.equal(15)
+      expect(config.get('accessTokenName')).to.equal('from_field')
+      expect(config.get('expirationDelta')).to.equal(120)
+      expect(config.get('debug')).to.equal(true)
+      expect(warnings.map((w) => w.message.split(' set in')[0]).sort()).to.deep.equal([
+        'variable "setAccessTokenName"',
+        'variable "setExpirationDelta"',
+        'variable "setLeeway"',
+      ])
+    })
+
+    it('warns for every configuration that resolves, once each, never with the value', async () => {
+      class NotCallable extends Configuration {
+        setLeeway = 'S3cr3t-looking-value'
+      }
+      const warnings = await warningsDuring(() => {
+        const first = new NotCallable({ secret: 'x' }, NO_ENV)
+        first.resolve()
+        first.get('leeway')
+        first.resolve()
+        new NotCallable({ secret: 'x' }, NO_ENV).resolve()
+      })
+      expect(warnings).to.have.length(2)
+      for (const warning of warnings) expect(warning.message).to.not.include('S3cr3t')
+    })
+
+    it('still calls set<Name>() methods and warns for nothing else', async () => {
+      class Methods extends Configuration {
+        setLeeway(): number {
+          return 30
+        }
+      }
+      let config!: Configuration
+      const warnings = await warningsDuring(() => {
+        config = new Methods({ secret: 'x' }, NO_ENV)
+        config.resolve()
+      })
+      expect(config.get('leeway')).to.equal(30)
+      expect(warnings).to.deep.equal([])
+    })
   })
 
   it('keeps the lower value when set<Name>() returns undefined', () => {

@@ -23,8 +23,17 @@ import {
   type InitializeOptions,
   type JwtPayload,
 } from '../source'
-import { authenticateWith, buildApp, makeUsers, refreshStore, SECRET, type TestUser } from './helpers/app'
+import {
+  authenticateWith,
+  buildApp,
+  makeUsers,
+  refreshStore,
+  SECRET,
+  type TestApp,
+  type TestUser,
+} from './helpers/app'
 import { bearer, expectError, payloadOf, signRaw } from './helpers/initialize'
+import { warningsDuring } from './helpers/warnings'
 
 const OTHER_SECRET = 'another-secret-that-is-long-enough'
 
@@ -343,14 +352,20 @@ describe('Initialize', () => {
       expect(error).to.be.instanceOf(InitializationFailure)
     })
 
-    it('throws RefreshTokenNotImplemented for refreshTokenEnabled without both refresh handlers', () => {
+    it('throws RefreshTokenNotImplemented for refreshTokenEnabled without both refresh handlers, naming the missing one', () => {
       const store = refreshStore(new Map())
       const partial = [
-        {},
-        { storeRefreshToken: store.storeRefreshToken },
-        { retrieveRefreshToken: store.retrieveRefreshToken },
-      ]
-      for (const extra of partial) {
+        [{}, 'Refresh tokens have not been enabled.'],
+        [
+          { storeRefreshToken: store.storeRefreshToken },
+          'Refresh tokens are enabled but the "retrieveRefreshToken" handler is missing.',
+        ],
+        [
+          { retrieveRefreshToken: store.retrieveRefreshToken },
+          'Refresh tokens are enabled but the "storeRefreshToken" handler is missing.',
+        ],
+      ] as const
+      for (const [extra, message] of partial) {
         const error = thrown(
           () =>
             new Initialize(new Koa(), {
@@ -362,7 +377,27 @@ describe('Initialize', () => {
         )
         expect(error, Object.keys(extra).join()).to.be.instanceOf(RefreshTokenNotImplemented)
         expect((error as KoaJwtError).code).to.equal('ERR_JWT_REFRESH_NOT_IMPLEMENTED')
+        expect((error as KoaJwtError).message).to.equal(message)
+        expect((error as KoaJwtError).reasons).to.deep.equal([message])
       }
+    })
+
+    it('names the missing refresh handler when the other is given only as an Authentication method', () => {
+      class StoringAuthentication extends Authentication {
+        override storeRefreshToken(): void {}
+      }
+      const error = thrown(
+        () =>
+          new Initialize(new Koa(), {
+            secret: SECRET,
+            authenticationClass: StoringAuthentication,
+            authenticate: () => ({ user_id: 1 }),
+          }),
+      )
+      expect(error).to.be.instanceOf(RefreshTokenNotImplemented)
+      expect((error as KoaJwtError).message).to.equal(
+        'Refresh tokens are enabled but the "retrieveRefreshToken" handler is missing.',
+      )
     })
 
     it('throws ScopesNotImplemented for scopesEnabled without addScopesToPayload', () => {
@@ -571,6 +606,56 @@ describe('Initialize', () => {
           .send({ username: 'user1', password: 'abcxyz' })
         expect(res.status).to.equal(200)
       }
+    })
+  })
+
+  describe('start-up warnings', () => {
+    const SHORT = 'a-short-secret'
+
+    it('warns KOA_JWT_WEAK_SECRET at start-up for a short secret, and not again on requests', async () => {
+      let t: TestApp | undefined
+      const atStartUp = await warningsDuring(() => {
+        t = buildApp({ secret: SHORT })
+      })
+      expect(atStartUp.map((w) => w.code)).to.deep.equal(['KOA_JWT_WEAK_SECRET'])
+      expect(atStartUp[0]?.message).to.include(
+        `the "secret" setting is ${SHORT.length} bytes; HS256 needs at least 32`,
+      )
+      expect(atStartUp[0]?.message).to.not.include(SHORT)
+      // The one-time memory is reset on entry: a compilation per request would warn again here.
+      const onRequests = await warningsDuring(async () => {
+        const { access_token } = await t!.login()
+        for (const path of ['/protected', '/auth/verify', '/auth/me']) {
+          const res = await t!.agent.get(path).set('Authorization', bearer(access_token))
+          expect(res.status, path).to.equal(200)
+        }
+      })
+      expect(onRequests).to.deep.equal([])
+    })
+
+    it('warns again when the secret setting changes to a short secret of another size', async () => {
+      const t = buildApp()
+      const warnings = await warningsDuring(() => {
+        t.jwt.config.set('secret', 'tiny')
+      })
+      expect(warnings.map((w) => w.message.split(' (')[0])).to.deep.equal([
+        'the "secret" setting is 4 bytes; HS256 needs at least 32',
+      ])
+    })
+
+    it('does not warn for a long enough secret', async () => {
+      const warnings = await warningsDuring(() => buildApp({ secret: 's'.repeat(32) }))
+      expect(warnings).to.deep.equal([])
+    })
+
+    it('does not warn for short per-user secrets from retrieveUserSecret', async () => {
+      const warnings = await warningsDuring(async () => {
+        const t = buildApp({ retrieveUserSecret: (userId) => `u${String(userId)}` })
+        const { access_token } = await t.login()
+        const res = await t.agent.get('/protected').set('Authorization', bearer(access_token))
+        expect(res.status).to.equal(200)
+      })
+      expect(warnings).to.deep.equal([])
     })
   })
 

@@ -5,15 +5,17 @@ import { InvalidRetrieveUserObject, MeEndpointNotSetup } from '../errors'
 import { TokenEndpoint } from './TokenEndpoint'
 
 /**
- * The `me` value of a user: null, `toDict()` when the user has one (a plain object too, as for
- * the login's user id: a function cannot be sent as JSON anyway), a plain object, or `toJSON()`.
+ * The `me` value of a user: null; a plain object holding the `userId` key as is (as the login
+ * reads it, even when it also has `toDict`: JSON drops the function); any other object through
+ * `toDict()`, else `toJSON()`; a plain object with neither as is.
  */
-async function toMe(user: unknown): Promise<unknown> {
+async function toMe(user: unknown, userIdKey: string): Promise<unknown> {
   if (!user) return null
   const candidate = user as { toDict?: unknown; toJSON?: unknown }
   const proto = Object.getPrototypeOf(user)
   const plain = proto === Object.prototype || proto === null
-  if (plain && typeof candidate.toDict !== 'function') return user
+  // Same rule as Authentication#getUserId, so /auth/me shows the object the login took the id from.
+  if (plain && (userIdKey in candidate || typeof candidate.toDict !== 'function')) return user
   if (typeof candidate.toDict === 'function') return await (candidate.toDict as () => unknown).call(user)
   if (typeof candidate.toJSON === 'function') return (candidate.toJSON as () => unknown).call(user)
   throw new InvalidRetrieveUserObject()
@@ -27,7 +29,7 @@ export class RetrieveUserEndpoint extends TokenEndpoint {
     if (!auth.implements('retrieveUser')) throw new MeEndpointNotSetup()
     const payload = (ctx.state.jwt as JwtPayload | undefined) ?? (await auth.extractPayload(ctx))
     const user = payload ? await auth.retrieveUser(ctx, payload) : null
-    const output: Record<string, unknown> = { me: await toMe(user) }
+    const output: Record<string, unknown> = { me: await toMe(user, config.get('userId', ctx)) }
     Object.assign(output, await responses.extendRetrieveUser(ctx, { user, payload }))
     ctx.body = await this.doOutput(output)
     if (payload === null && config.get('cookieSet', ctx)) {

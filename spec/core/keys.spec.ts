@@ -25,6 +25,7 @@ import { signToken, verifySignature } from '../../source/core/token'
 import { SECRET } from '../helpers/app'
 import { KEYS, KEYS_DIR, keysFor } from '../helpers/keys'
 import { caughtSync, ecPair, pemFragments, pemOf } from '../helpers/token-core'
+import { warningsDuring, withCode } from '../helpers/warnings'
 
 const ASYMMETRIC = ALGORITHMS.filter((alg) => !alg.startsWith('HS'))
 const RSA_PRIVATE_PATH = join(KEYS_DIR, 'rsa-private.pem')
@@ -351,6 +352,178 @@ describe('core/keys: compileKeys()', () => {
         expect(error).to.be.instanceOf(RequiredKeysNotFound)
         expectNoKeyMaterial(error, material)
       }
+    })
+  })
+})
+
+describe('core/keys: compileKeys() start-up warnings', () => {
+  const HS = [
+    ['HS256', 32],
+    ['HS384', 48],
+    ['HS512', 64],
+  ] as const
+  let dir: string
+  let secretFile: string
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'koa-jwt-kit-keys-'))
+    secretFile = join(dir, 'secret.txt')
+    writeFileSync(secretFile, 'x'.repeat(64))
+  })
+
+  after(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  describe('KOA_JWT_WEAK_SECRET', () => {
+    for (const [algorithm, minimum] of HS) {
+      it(`warns once for a ${algorithm} secret shorter than ${minimum} bytes, accepting it (RFC 7518 §3.2)`, async () => {
+        const secret = 's'.repeat(minimum - 1)
+        const warnings = await warningsDuring(() => {
+          roundTrip(compileKeys(algorithm, secret, null), algorithm)
+        })
+        expect(warnings).to.deep.equal([
+          {
+            name: 'KoaJwtKitWarning',
+            code: 'KOA_JWT_WEAK_SECRET',
+            message:
+              `the "secret" setting is ${minimum - 1} bytes; ${algorithm} needs at least ${minimum} (RFC 7518 §3.2). ` +
+              'It is accepted, but a short secret can be guessed offline from any token it signed: ' +
+              `use at least ${minimum} random bytes.`,
+          },
+        ])
+      })
+
+      it(`does not warn for a ${algorithm} secret of ${minimum} bytes`, async () => {
+        const secret = 's'.repeat(minimum)
+        const warnings = await warningsDuring(() => compileKeys(algorithm, secret, null))
+        expect(warnings).to.deep.equal([])
+      })
+    }
+
+    it('never shows the secret', async () => {
+      const secret = 'hunter2-short'
+      const warnings = await warningsDuring(() => compileKeys('HS256', secret, null))
+      expect(warnings).to.have.length(1)
+      expect(warnings[0]?.message).to.not.include(secret)
+    })
+
+    it('counts UTF-8 bytes, not characters', async () => {
+      // 16 characters, 32 bytes: long enough for HS256, not for HS384.
+      const secret = 'é'.repeat(16)
+      expect(await warningsDuring(() => compileKeys('HS256', secret, null))).to.deep.equal([])
+      const warnings = await warningsDuring(() => compileKeys('HS384', secret, null))
+      expect(warnings.map((w) => w.message.split(';')[0])).to.deep.equal([
+        'the "secret" setting is 32 bytes',
+      ])
+    })
+
+    it('checks a Buffer by its length and a secret KeyObject by its symmetricKeySize', async () => {
+      const inputs: KeyInput[] = [Buffer.alloc(16, 1), createSecretKey(Buffer.alloc(16, 1))]
+      for (const input of inputs) {
+        const warnings = await warningsDuring(() => compileKeys('HS256', input, null))
+        expect(warnings.map((w) => w.message.split(';')[0]), input.constructor.name).to.deep.equal([
+          'the "secret" setting is 16 bytes',
+        ])
+      }
+      const long = createSecretKey(Buffer.alloc(64, 1))
+      expect(await warningsDuring(() => compileKeys('HS512', long, null))).to.deep.equal([])
+    })
+
+    it('warns once per process for the same size and algorithm, again for another one', async () => {
+      const warnings = await warningsDuring(() => {
+        for (let i = 0; i < 3; i++) compileKeys('HS256', 'short', null)
+        compileKeys('HS256', 'other', null)
+        compileKeys('HS256', 'longer-short', null)
+        compileKeys('HS512', 'short', null)
+      })
+      expect(warnings.map((w) => w.message.split(' (')[0])).to.deep.equal([
+        'the "secret" setting is 5 bytes; HS256 needs at least 32',
+        'the "secret" setting is 12 bytes; HS256 needs at least 32',
+        'the "secret" setting is 5 bytes; HS512 needs at least 64',
+      ])
+    })
+
+    it('does not warn for asymmetric algorithms', async () => {
+      const warnings = await warningsDuring(() => {
+        compileKeys('RS256', KEYS.rsa.publicKey, KEYS.rsa.privateKey)
+        compileKeys('ES256', null, KEYS.p256.privateKey)
+      })
+      expect(warnings).to.deep.equal([])
+    })
+
+    it('does not warn for per-user secrets (compileUserKey runs on requests)', async () => {
+      const warnings = await warningsDuring(() => {
+        compileUserKey('HS256', 'short', true)
+        compileUserKey('HS512', Buffer.from('short'), false)
+      })
+      expect(warnings).to.deep.equal([])
+    })
+
+    it('does not warn when the secret is refused', async () => {
+      const warnings = await warningsDuring(() => {
+        caughtSync(() => compileKeys('HS256', KEYS.rsa.publicKey.slice(0, 20), null))
+        caughtSync(() => compileKeys('HS256', Buffer.alloc(0), null))
+      })
+      expect(warnings).to.deep.equal([])
+    })
+  })
+
+  describe('KOA_JWT_SECRET_FROM_FILE', () => {
+    it('warns once for a plain string naming a file, still read as the secret, naming only the setting', async () => {
+      let keys: ReturnType<typeof compileKeys> | undefined
+      const warnings = await warningsDuring(() => {
+        keys = compileKeys('HS256', secretFile, null)
+        compileKeys('HS256', secretFile, null)
+      })
+      expect(keys?.verifyKey.export().toString()).to.equal('x'.repeat(64))
+      expect(warnings).to.have.length(1)
+      const [warning] = warnings
+      expect(warning?.name).to.equal('KoaJwtKitWarning')
+      expect(warning?.code).to.equal('KOA_JWT_SECRET_FROM_FILE')
+      expect(warning?.message).to.include('the "secret" setting is a string naming a file')
+      expect(warning?.message).to.include('{ path }')
+      expect(warning?.message).to.include('file: URL')
+      expect(warning?.message).to.not.include(dir)
+      expect(warning?.message).to.not.include('secret.txt')
+      expect(warning?.message).to.not.include('x'.repeat(8))
+    })
+
+    it('warns for every HS* algorithm, next to a weak-secret warning when the file is short', async () => {
+      const short = join(dir, 'short.txt')
+      writeFileSync(short, 'tiny')
+      for (const [algorithm] of HS) {
+        const warnings = await warningsDuring(() => compileKeys(algorithm, short, null))
+        expect(warnings.map((w) => w.code), algorithm).to.deep.equal([
+          'KOA_JWT_SECRET_FROM_FILE',
+          'KOA_JWT_WEAK_SECRET',
+        ])
+        expect(warnings[1]?.message).to.include('is 4 bytes')
+      }
+    })
+
+    it('does not warn for a { path } or a file: URL', async () => {
+      const warnings = await warningsDuring(() => {
+        compileKeys('HS256', { path: secretFile }, null)
+        compileKeys('HS256', pathToFileURL(secretFile), null)
+      })
+      expect(warnings).to.deep.equal([])
+    })
+
+    it('does not warn for a string that names no file or a directory', async () => {
+      const warnings = await warningsDuring(() => {
+        compileKeys('HS256', join(dir, 'no-such-file-but-a-long-enough-secret'), null)
+        compileKeys('HS256', dir, null)
+      })
+      expect(withCode(warnings, 'KOA_JWT_SECRET_FROM_FILE')).to.deep.equal([])
+    })
+
+    it('does not warn for key paths of asymmetric algorithms, nor for per-user secrets', async () => {
+      const warnings = await warningsDuring(() => {
+        compileKeys('RS256', RSA_PUBLIC_PATH, RSA_PRIVATE_PATH)
+        compileUserKey('HS256', secretFile, true)
+      })
+      expect(warnings).to.deep.equal([])
     })
   })
 })

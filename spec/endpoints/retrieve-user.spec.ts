@@ -65,10 +65,64 @@ describe('endpoint: GET /auth/me', () => {
     expect(res.body).to.deep.equal({ me: { user_id: 1, kind: 'async' } })
   })
 
-  it('answers the result of toDict() for a plain object that has one, as the login reads it', async () => {
+  it('answers a plain object holding the userId key as is, even when it has toDict() (as the login reads it)', async () => {
+    let calls = 0
+    const user = {
+      user_id: 1,
+      kind: 'plain',
+      toDict() {
+        calls++
+        return { user_id: 99, kind: 'toDict' }
+      },
+    }
+    const res = await appWith({ retrieveUser: () => user }).me()
+    expect(res.status).to.equal(200)
+    // JSON drops the function.
+    expect(res.body).to.deep.equal({ me: { user_id: 1, kind: 'plain' } })
+    expect(calls).to.equal(0)
+  })
+
+  it('answers the result of toDict() for a plain object without the userId key, as the login reads it', async () => {
     const res = await appWith({ retrieveUser: () => ({ toDict: () => ({ user_id: 9, kind: 'plain' }) }) }).me()
     expect(res.status).to.equal(200)
     expect(res.body).to.deep.equal({ me: { user_id: 9, kind: 'plain' } })
+  })
+
+  it('reads the userId key from the userId setting', async () => {
+    const toDict = () => ({ id: 1, kind: 'toDict' })
+    const holdingId = { id: 1, kind: 'plain', toDict }
+    let res = await appWith({ userId: 'id', retrieveUser: () => holdingId }).me()
+    expect(res.body).to.deep.equal({ me: { id: 1, kind: 'plain' } })
+    // user_id is no longer the key: the object goes through toDict().
+    const holdingUserId = { user_id: 1, kind: 'plain', toDict }
+    res = await appWith({ userId: 'id', retrieveUser: () => holdingUserId }).me()
+    expect(res.body).to.deep.equal({ me: { id: 1, kind: 'toDict' } })
+  })
+
+  it('answers a plain object without the userId key and without toDict() as is', async () => {
+    const res = await appWith({ retrieveUser: () => ({ name: 'no id' }) }).me()
+    expect(res.status).to.equal(200)
+    expect(res.body).to.deep.equal({ me: { name: 'no id' } })
+  })
+
+  it('answers a null-prototype object holding the userId key as is', async () => {
+    const user = Object.assign(Object.create(null) as Record<string, unknown>, {
+      user_id: 1,
+      toDict: () => ({ user_id: 99 }),
+    })
+    const res = await appWith({ retrieveUser: () => user }).me()
+    expect(res.body).to.deep.equal({ me: { user_id: 1 } })
+  })
+
+  it('calls toDict() of a class instance even when it holds the userId key', async () => {
+    class User {
+      user_id = 1
+      toDict() {
+        return { user_id: 1, kind: 'toDict' }
+      }
+    }
+    const res = await appWith({ retrieveUser: () => new User() }).me()
+    expect(res.body).to.deep.equal({ me: { user_id: 1, kind: 'toDict' } })
   })
 
   it('answers the result of toJSON() for a user object without toDict()', async () => {
