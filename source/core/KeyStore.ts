@@ -22,7 +22,9 @@ export class KeyStore {
   readonly #config: Configuration
   #keys: CompiledKeys | undefined
   #source: [unknown, unknown, unknown] = [undefined, undefined, undefined]
-  readonly #userKeys = new Map<unknown, KeyObject>()
+  readonly #userKeys = new Map<string, KeyObject>()
+  // Weak: an input object handed out by retrieveUserSecret lives as long as the application keeps it.
+  readonly #objectKeys = new WeakMap<object, Map<string, KeyObject>>()
 
   constructor(config: Configuration) {
     this.#config = config
@@ -81,12 +83,27 @@ export class KeyStore {
       }
       throw new InvalidToken('Signature verification failed.', { code: 'ERR_JWT_INVALID_SIGNATURE' })
     }
-    const cacheKey = typeof input === 'string' ? `${algorithm}:${encode}:${input}` : input
+    const direction = `${algorithm}:${encode}`
+    // Text is cached by value; any other input (KeyObject, Buffer, URL, { path }) by identity and
+    // direction: the same private KeyObject compiles to itself to sign and to its public key to
+    // verify. A handler that makes a new object per call gets no hits, but no churn either.
+    if (typeof input === 'string') {
+      return this.#cached(`${direction}:${input}`, () => compileUserKey(algorithm, input, encode))
+    }
+    const object = input as Exclude<KeyInput, string>
+    let byDirection = this.#objectKeys.get(object)
+    if (byDirection === undefined) this.#objectKeys.set(object, (byDirection = new Map()))
+    let key = byDirection.get(direction)
+    if (key === undefined) byDirection.set(direction, (key = compileUserKey(algorithm, object, encode)))
+    return key
+  }
+
+  #cached(cacheKey: string, compile: () => KeyObject): KeyObject {
     let key = this.#userKeys.get(cacheKey)
     if (key === undefined) {
-      key = compileUserKey(algorithm, input as KeyInput, encode)
+      key = compile()
       if (this.#userKeys.size >= USER_KEY_CACHE_SIZE) {
-        this.#userKeys.delete(this.#userKeys.keys().next().value)
+        this.#userKeys.delete(this.#userKeys.keys().next().value!)
       }
       this.#userKeys.set(cacheKey, key)
     }

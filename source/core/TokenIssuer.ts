@@ -147,6 +147,8 @@ export class TokenIssuer<User> {
     let extended: unknown = hooks.extendPayload(payload, user)
     if (isThenable(extended)) extended = await extended
     payload = (extended as JwtPayload | undefined) ?? payload
+    // A hook that answers something else than a payload is the server's fault: a clear 500.
+    if (!isPlainObject(payload)) throw new InvalidPayload()
     if (rules.scopesEnabled) {
       let scopes: unknown = hooks.addScopesToPayload(user, ctx)
       if (isThenable(scopes)) scopes = await scopes

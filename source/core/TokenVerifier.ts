@@ -17,8 +17,8 @@ import { VerifyCache, deepFreeze, type VerifyCacheOptions } from './verify-cache
 /** A function run on every verified payload; it must return a boolean. */
 export type ExtraVerification = (payload: JwtPayload) => boolean | Promise<boolean>
 
-/** The settings that verifying a token reads. */
-interface VerifyRules {
+/** The settings that verifying a token reads. @internal */
+export interface VerifyRules {
   readonly algorithm: Algorithm
   readonly userSecretEnabled: boolean
   readonly userIdKey: string
@@ -75,16 +75,16 @@ export class TokenVerifier {
     if (typeof cache !== 'boolean' && (typeof cache !== 'object' || cache === null)) {
       throw new InvalidConfiguration('the "verifyCache" option must be a boolean or { max, ttl }.')
     }
-    try {
-      this.#cache = cache === false ? undefined : new VerifyCache(cache === true ? {} : cache)
-    } catch (error) {
-      throw new InvalidConfiguration(`the "verifyCache" option is invalid: ${(error as Error).message}.`)
-    }
     if (!Array.isArray(verifications)) {
       throw new InvalidConfiguration('the "extraVerifications" option must be a list of functions.')
     }
     for (const verification of verifications) {
       if (typeof verification !== 'function') throw new InvalidVerification()
+    }
+    try {
+      this.#cache = cache === false ? undefined : new VerifyCache(cache === true ? {} : cache)
+    } catch (error) {
+      throw new InvalidConfiguration(`the "verifyCache" option is invalid: ${(error as Error).message}.`)
     }
     this.#claims = claims
     this.#verifications = [...verifications]
@@ -112,7 +112,25 @@ export class TokenVerifier {
    *   InvalidVerificationError, and the developer errors InvalidCustomClaim, InvalidVerification.
    */
   verify(token: string, options: VerifyOptions, secrets: UserSecretSource): JwtPayload | Promise<JwtPayload> {
-    const rules = this.#rules(options.ctx)
+    return this.verifyUnder(this.#rules(options.ctx), token, options, secrets)
+  }
+
+  /**
+   * The settings a verification of this request reads: one object while settings are static, a
+   * new one per call while a getter, a per-route value or an override is in force. A result
+   * remembered with them holds only while they are the same object. @internal
+   */
+  rulesFor(ctx?: object): VerifyRules {
+    return this.#rules(ctx)
+  }
+
+  /** {@link verify} under rules read by {@link rulesFor}. @internal */
+  verifyUnder(
+    rules: VerifyRules,
+    token: string,
+    options: VerifyOptions,
+    secrets: UserSecretSource,
+  ): JwtPayload | Promise<JwtPayload> {
     if (rules.userSecretEnabled) {
       const userId = decodeUnverified(token)[rules.userIdKey]
       return this.#keys

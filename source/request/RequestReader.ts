@@ -8,7 +8,7 @@ import type { Context } from 'koa'
 import type { Configuration } from '../Configuration'
 import type { UserSecretSource } from '../core/KeyStore'
 import type { JwtPayload } from '../core/token'
-import type { TokenVerifier } from '../core/TokenVerifier'
+import type { TokenVerifier, VerifyRules } from '../core/TokenVerifier'
 import {
   extractToken,
   hasWhitespace,
@@ -47,6 +47,8 @@ class KoaTokenSource implements TokenSource {
 
 interface Verified {
   readonly token: string
+  /** The settings it was verified under: an inner route with other settings verifies again. */
+  readonly rules: VerifyRules
   readonly payload: JwtPayload
 }
 
@@ -98,17 +100,18 @@ export class RequestReader {
     const unchecked = direct && settings.headerPrefix !== ''
     const memo = ctx as unknown as Record<symbol, Verified | undefined>
     const seen = memo[this.#verifiedKey]
-    if (seen !== undefined && seen.token === token) return seen.payload
+    const rules = verifier.rulesFor(ctx)
+    if (seen !== undefined && seen.token === token && seen.rules === rules) return seen.payload
     let result: JwtPayload | Promise<JwtPayload>
     try {
-      result = verifier.verify(token, { ctx, verify }, host)
+      result = verifier.verifyUnder(rules, token, { ctx, verify }, host)
     } catch (error) {
       throw unchecked ? headerFailure(token, error) : error
     }
     if (result instanceof Promise) {
       return result.then(
         (payload) => {
-          if (verify) memo[this.#verifiedKey] = { token, payload }
+          if (verify) memo[this.#verifiedKey] = { token, rules, payload }
           return payload
         },
         (error: unknown) => {
@@ -116,7 +119,7 @@ export class RequestReader {
         },
       )
     }
-    if (verify) memo[this.#verifiedKey] = { token, payload: result }
+    if (verify) memo[this.#verifiedKey] = { token, rules, payload: result }
     return result
   }
 }

@@ -276,6 +276,18 @@ describe('middleware: protected', () => {
       expect(res.status).to.equal(200)
     })
 
+    it('applies a stricter inner route after an outer protected() on the same request (the verified token is not reused under other settings)', async () => {
+      const t = buildApp({ clock: clock.clock })
+      t.router.get('/nested', t.jwt.protected(), t.jwt.protected({ leeway: 0 }), (ctx) => {
+        ctx.body = { ok: true }
+      })
+      // Expired 10 s ago: inside the default 180 s leeway of the outer route, not the inner one's 0.
+      let res = await t.agent.get('/nested').set('Authorization', bearer(raw({ exp: clock.now - 10 })))
+      expectError(res, 401, 'Unauthorized', 'ERR_JWT_EXPIRED')
+      res = await t.agent.get('/nested').set('Authorization', bearer(raw()))
+      expect(res.status).to.equal(200)
+    })
+
     it('accepts an expired token on a verifyExp: false route only', async () => {
       const t = buildApp({ clock: clock.clock })
       t.router.get('/lenient', t.jwt.protected({ verifyExp: false }), (ctx) => {
