@@ -1,5 +1,6 @@
-import Router from '@koa/router'
-import type Koa from 'koa'
+import { Router } from '@koa/router'
+// `import = require`, not a default import: the emitted .d.ts must not need esModuleInterop.
+import type Koa = require('koa')
 import type { Context, Middleware, Next } from 'koa'
 
 import { Authentication, HANDLER_NAMES, type HandlerName, type ScopeRequirement } from './Authentication'
@@ -30,8 +31,10 @@ import type {
   EndpointClass,
   InitializeOptions,
   JwtMiddleware,
+  ProtectedState,
   ProtectOptions,
   ScopedOptions,
+  UserState,
 } from './types'
 
 /** Handlers whose presence turns a setting on (unless the setting is given explicitly). */
@@ -210,10 +213,11 @@ export class Initialize<User = any> {
   /**
    * Middleware that answers 401 (400 in debug mode) unless the request carries a valid access
    * token, and stores the payload in `ctx.state.jwt`. Also a method decorator for `BaseEndpoint`.
+   * The handlers after it on a route see `ctx.state.jwt` as defined ({@link ProtectedState}).
    *
    * @param options - per-route settings (values or zero-argument functions) and `redirectOnFail`/`redirectUrl`.
    */
-  protected(options: ProtectOptions = {}): JwtMiddleware {
+  protected(options: ProtectOptions = {}): JwtMiddleware<ProtectedState> {
     return createProtect(() => this.#parts, options)
   }
 
@@ -223,14 +227,21 @@ export class Initialize<User = any> {
    *
    * @param scopes - a scope, a list of scopes, or a function of `ctx` returning them.
    * @param options - `requireAll`, `requireAllActions`, per-route settings, `redirectOnFail`.
+   * @returns middleware after which the handlers see `ctx.state.jwt` as defined ({@link ProtectedState}).
    */
-  scoped(scopes: ScopeRequirement | null | false, options: ScopedOptions = {}): JwtMiddleware {
+  scoped(scopes: ScopeRequirement, options?: ScopedOptions): JwtMiddleware<ProtectedState>
+  /** `scoped(null)` and `scoped(false)` leave the route unprotected. */
+  scoped(scopes: ScopeRequirement | null | false, options?: ScopedOptions): JwtMiddleware
+  scoped(scopes: ScopeRequirement | null | false, options: ScopedOptions = {}): JwtMiddleware<ProtectedState> {
     return createScoped(() => this.#parts, scopes, options)
   }
 
-  /** Middleware that sets `ctx.state.user` from `retrieveUser` (null for anonymous requests). */
-  injectUser(options: ProtectOptions = {}): JwtMiddleware {
-    return createInjectUser(() => this.#parts, options)
+  /**
+   * Middleware that sets `ctx.state.user` from `retrieveUser` (null for anonymous requests). The
+   * handlers after it on a route see `ctx.state.user` as `User | null` ({@link UserState}).
+   */
+  injectUser(options: ProtectOptions = {}): JwtMiddleware<UserState<User>> {
+    return createInjectUser<User>(() => this.#parts, options)
   }
 
   #mountEndpoints(classViews: InitializeOptions['classViews'], authMode: boolean): Map<string, BaseEndpoint> {

@@ -23,6 +23,7 @@ export { Claim } from './Claim'
 export type { ClaimClass } from './Claim'
 export { BaseEndpoint, VERBS } from './endpoints/BaseEndpoint'
 export type { EndpointInit, Verb } from './endpoints/BaseEndpoint'
+export { TokenEndpoint } from './endpoints/TokenEndpoint'
 export { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
 export { RefreshEndpoint } from './endpoints/RefreshEndpoint'
 export { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
@@ -61,10 +62,14 @@ export type {
   EndpointClass,
   Handlers,
   InitializeOptions,
+  InjectedUser,
   JwtMiddleware,
   JwtState,
+  ProtectedState,
   ProtectOptions,
   RouteOverrides,
   ScopedOptions,
   SettingsOptions,
+  Unchecked,
+  UserState,
 } from './types'

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Context, DefaultContext, DefaultState, Next, ParameterizedContext } from 'koa'
+import type { Context, Next, ParameterizedContext } from 'koa'
 
 import type { Authentication, ExtraVerification, ScopeRequirement } from './Authentication'
 import type { ClaimClass } from './Claim'
@@ -37,6 +37,19 @@ declare global {
   }
 }
 
+declare module 'koa' {
+  interface BaseRequest {
+    /**
+     * The parsed request body, once a body parser has read it: koa-jwt-kit's endpoints read JSON
+     * and form bodies themselves, other routes need one (koa-body, @koa/bodyparser). Declared here
+     * as `unknown` so that `ctx.request.body` type-checks without a body parser's types; koa-body's
+     * own declaration (`Request.body`, a JSON value) refines it when its types are loaded, since
+     * `Request` extends `BaseRequest`.
+     */
+    body?: unknown
+  }
+}
+
 /** `ctx.state` after `protected()` (`jwt`) and `injectUser()` (`user`). */
 export interface JwtState<User = KoaJwtKit.User, Payload = JwtPayload & KoaJwtKit.Payload> {
   /** The verified payload of the access token. */
@@ -45,23 +58,68 @@ export interface JwtState<User = KoaJwtKit.User, Payload = JwtPayload & KoaJwtKi
   user?: User | null
 }
 
+// `any` behind an interface, as Koa's `DefaultState` is: see `Unchecked`.
+type AnyValue = any
+
+/**
+ * A value whose type the route's state gives. On its own it reads like `any` (as Koa's
+ * `DefaultState` does); in an intersection it adds nothing, so `Payload & Unchecked` is `Payload`
+ * with its claims typed. `protected()`, `scoped()` and `injectUser()` add their values to the
+ * route's state with this type: a router typed `Router<JwtState<User, Payload>>` keeps `Payload`
+ * and `User`, a plain `Router` (whose state is `any`) keeps reading them unchecked.
+ */
+export interface Unchecked extends AnyValue {}
+
+/**
+ * What `protected()` and `scoped()` add to the state of the handlers after them on a route:
+ * `ctx.state.jwt` is defined (no `!` needed). Not so with `doProtection: false`, nor for `OPTIONS`
+ * requests, which both let through unverified.
+ */
+export interface ProtectedState {
+  /** The verified payload of the access token, typed by the router's state (`JwtState`). */
+  jwt: Unchecked
+}
+
+/** `User`, or {@link Unchecked} when `User` is `any` (an `Initialize` without a user type). */
+export type InjectedUser<User> = 0 extends 1 & User ? Unchecked : User
+
+/**
+ * What `injectUser()` adds to the state of the handlers after it on a route: `ctx.state.user` is
+ * the user or null (anonymous request), never undefined.
+ */
+export interface UserState<User = Unchecked> {
+  /** The user returned by `retrieveUser`, or null for anonymous requests. */
+  user: InjectedUser<User> | null
+}
+
 /**
  * Koa middleware that is also a TypeScript 5 method decorator for `BaseEndpoint` verb methods.
+ * `StateT` is what it adds to `ctx.state` ({@link ProtectedState}, {@link UserState}): `@koa/router`
+ * and `app.use` infer it, so the handlers after it on a route see it.
+ *
+ * @typeParam StateT - the state the middleware guarantees to the middleware after it.
  *
  * @example
  * ```ts
- * router.get('/x', jwt.protected(), handler)          // middleware
+ * const router = new Router<JwtState>()
+ * router.get('/x', jwt.protected(), (ctx) => { ctx.body = ctx.state.jwt.user_id }) // middleware
  * class View extends BaseEndpoint {
  *   @jwt.protected() async get(ctx: Context) { ... } // decorator
  * }
  * ```
  */
-export interface JwtMiddleware<StateT = DefaultState, ContextT = DefaultContext> {
-  (ctx: ParameterizedContext<StateT, ContextT>, next: Next): Promise<void>
+export interface JwtMiddleware<StateT = {}> {
+  /** As a method decorator: wraps the verb method in the middleware. */
   <This, Method extends (this: This, ctx: Context, ...rest: any[]) => any>(
     method: Method,
     context: ClassMethodDecoratorContext<This, Method>,
   ): Method
+  /**
+   * As Koa middleware; any context is accepted. This signature comes last because TypeScript
+   * infers from the last signature of an overloaded type: `router.get(path, middleware, handler)`
+   * infers the handler's state from the `ParameterizedContext<StateT>` member.
+   */
+  (ctx: ParameterizedContext<StateT, {}> | ParameterizedContext<unknown, {}>, next: Next): Promise<void>
 }
 
 /** Per-route settings: a value, or a zero-argument function evaluated for each request. */

@@ -80,12 +80,17 @@ export function middlewareTypes(): void {
   router.get('/protected', jwt.protected(), (ctx) => {
     const id: number | undefined = ctx.state.jwt?.user_id
     const scopes: string[] | undefined = ctx.state.jwt?.scopes
-    // @ts-expect-error the payload type has no such claim
-    const other = ctx.state.jwt?.nope
     // @ts-expect-error the user may be null (anonymous) or absent
     const name: string = ctx.state.user.username
     const maybeName: string | undefined = ctx.state.user?.username
-    use(id, scopes, other, name, maybeName)
+    use(id, scopes, name, maybeName)
+  })
+  // After protected() the payload is JwtState's Payload intersected with `Unchecked` (see
+  // narrowedStateTypes): its claims keep their types, but an undeclared claim reads unchecked.
+  router.get('/unprotected', (ctx) => {
+    // @ts-expect-error the payload type has no such claim
+    const other = ctx.state.jwt?.nope
+    use(other)
   })
   const either = jwt.scoped(['user', 'admin'], { requireAll: false, requireAllActions: false })
   router.get('/scoped', either, () => {})
@@ -131,6 +136,100 @@ export function middlewareTypes(): void {
     await jwt.protected()(ctx, async () => {})
   }
   use(viaNamespace, viaAlias, asMiddleware, handler)
+}
+
+/** protected(), scoped() and injectUser() narrow the state of the handlers after them. */
+export function narrowedStateTypes(): void {
+  const app = new Koa()
+  const jwt = new Initialize<User>(app, {
+    secret: 'secret',
+    authenticate: () => ({ user_id: 1, username: 'ada' }),
+  })
+  const loose = new Initialize(new Koa(), { secret: 'secret', authMode: false })
+
+  // Router<JwtState>: the default payload (any claim, unknown).
+  const byDefault = new Router<JwtState>()
+  byDefault.get('/x', jwt.protected(), (ctx) => {
+    const id = ctx.state.jwt.user_id
+    use(id)
+  })
+  // A plain Router: Koa's state is any, and stays so.
+  const plain = new Router()
+  plain.get('/x', jwt.protected(), (ctx) => {
+    const id = ctx.state.jwt.user_id
+    const next: number = ctx.state.jwt.user_id + 1
+    use(id, next)
+  })
+  plain.get('/user', jwt.injectUser(), (ctx) => {
+    const user: User | null = ctx.state.user
+    use(user)
+  })
+
+  // Router<JwtState<User, Payload>>: the declared types, without `!`.
+  const router = new Router<JwtState<User, Payload>>()
+  router.get('/protected', jwt.protected(), (ctx) => {
+    const id: number = ctx.state.jwt.user_id
+    const payload: Payload = ctx.state.jwt
+    // @ts-expect-error a declared claim keeps its type
+    const text: string = ctx.state.jwt.user_id
+    // @ts-expect-error protected() says nothing about the user
+    const name: string = ctx.state.user.username
+    use(id, payload, text, name)
+  })
+  router.get('/scoped', jwt.scoped('admin'), (ctx) => {
+    const id: number = ctx.state.jwt.user_id
+    use(id)
+  })
+  router.get('/scoped-fn', jwt.scoped((ctx) => `client:${ctx.params.id ?? ''}`), (ctx) => {
+    const id: number = ctx.state.jwt.user_id
+    use(id)
+  })
+  router.get('/open', jwt.scoped(null), (ctx) => {
+    // @ts-expect-error scoped(null) leaves the route unprotected: the payload may be absent
+    const id: number = ctx.state.jwt.user_id
+    use(id)
+  })
+  router.get('/injected', jwt.injectUser(), (ctx) => {
+    const user: User | null = ctx.state.user
+    // @ts-expect-error the user is null for anonymous requests
+    const name: string = ctx.state.user.username
+    // @ts-expect-error injectUser() is not a guard: the payload may be absent
+    const id: number = ctx.state.jwt.user_id
+    use(user, name, id)
+  })
+  router.get('/injected-any', loose.injectUser(), kit.injectUser(), (ctx) => {
+    const user: User | null = ctx.state.user
+    use(user)
+  })
+  // Several middleware: the handlers see what the first one adds.
+  router.get('/both', jwt.protected(), jwt.injectUser(), (ctx) => {
+    const id: number = ctx.state.jwt.user_id
+    const user: User | null | undefined = ctx.state.user
+    use(id, user)
+  })
+  router.get('/kit', kit.protected(), kit.scoped('admin'), (ctx) => {
+    const id: number = ctx.state.jwt.user_id
+    use(id)
+  })
+  router.use(jwt.protected())
+
+  // The app: everything after app.use(protected()) sees the payload.
+  new Koa<JwtState<User, Payload>>().use(jwt.protected()).use((ctx) => {
+    const id: number = ctx.state.jwt.user_id
+    use(id)
+  })
+
+  // The middleware types.
+  const narrowed: JwtMiddleware<kit.ProtectedState> = jwt.protected()
+  const wide: JwtMiddleware = jwt.scoped('admin')
+  const users: JwtMiddleware<kit.UserState<User>> = jwt.injectUser()
+  use(narrowed, wide, users)
+
+  // The request body reads as unknown (koa-body's JSON value when its types are loaded).
+  plain.post('/body', (ctx) => {
+    const body: unknown = ctx.request.body
+    use(body)
+  })
 }
 
 export function endpointTypes(): void {

@@ -73,22 +73,37 @@ export class BaseEndpoint {
     ctx.status = 204
   }
 
-  /** The verbs this endpoint implements. @internal */
+  /**
+   * The verbs this endpoint implements: the methods of {@link VERBS} it has. `Initialize` mounts
+   * one route for each; an override changes which ones.
+   */
   verbs(): Verb[] {
     return VERBS.filter((verb) => typeof (this as unknown as Record<string, unknown>)[verb] === 'function')
   }
 
-  /** Whether bodies other than JSON or forms are refused with 415. @internal */
+  /**
+   * Whether request bodies other than JSON or forms are refused with 415 (`InvalidRequestBody`)
+   * before the verb method runs. False here: other bodies are left unread. True for the built-in
+   * endpoints (`TokenEndpoint`).
+   */
   protected get strictBody(): boolean {
     return false
   }
 
-  /** Whether non-HTTP errors of user handlers become a 500 library error body. @internal */
+  /**
+   * Whether errors that are not library errors (`KoaJwtError`), thrown by the verb method or
+   * the handlers it calls, are answered as a rendered 500 `HandlerFailed`. False here: they reach
+   * Koa's error handling. True for the built-in endpoints (`TokenEndpoint`).
+   */
   protected get wrapsHandlerErrors(): boolean {
     return false
   }
 
-  /** The Koa middleware that serves one verb. @internal */
+  /**
+   * The Koa middleware that serves one verb: reads the body (not for `get` and `options`), runs
+   * `decorators`, `doIncoming`, the verb method, `doOutput` and `doResponse`, and renders library
+   * errors through `responses`. `Initialize` calls it once per verb when it mounts the endpoint.
+   */
   handler(verb: Verb): Middleware {
     const decorators = (this.constructor as typeof BaseEndpoint).decorators
     const method = (this as unknown as Record<Verb, (ctx: Context) => unknown>)[verb]

@@ -190,9 +190,12 @@ export function guarded(
 
 /**
  * Makes one function that is both Koa middleware and a TypeScript 5 method decorator for
- * `BaseEndpoint` verbs, with one implementation behind both. @internal
+ * `BaseEndpoint` verbs, with one implementation behind both; `StateT` is what it adds to
+ * `ctx.state` (types only). @internal
  */
-export function dual(middleware: (ctx: Context, next: Next, view?: unknown) => Promise<void>): JwtMiddleware {
+export function dual<StateT = {}>(
+  middleware: (ctx: Context, next: Next, view?: unknown) => Promise<void>,
+): JwtMiddleware<StateT> {
   function jwtMiddleware(this: unknown, first: unknown, second: unknown): unknown {
     if (
       typeof first === 'function' &&
@@ -216,5 +219,5 @@ export function dual(middleware: (ctx: Context, next: Next, view?: unknown) => P
     return middleware(first as Context, second as Next)
   }
   Object.defineProperty(jwtMiddleware, 'name', { value: middleware.name })
-  return jwtMiddleware as JwtMiddleware
+  return jwtMiddleware as JwtMiddleware<StateT>
 }

@@ -1,10 +1,13 @@
-import type { JwtMiddleware, ProtectOptions } from '../types'
+import type { JwtMiddleware, ProtectOptions, UserState } from '../types'
 import { appResolver, compileOverrides, dual, guarded, type InstanceResolver } from './guard'
 
-/** Builds `injectUser()` for a resolver. @internal */
-export function createInjectUser(resolve: InstanceResolver, options: ProtectOptions = {}): JwtMiddleware {
+/** Builds `injectUser()` for a resolver; `User` types `ctx.state.user` after it. @internal */
+export function createInjectUser<User = any>(
+  resolve: InstanceResolver,
+  options: ProtectOptions = {},
+): JwtMiddleware<UserState<User>> {
   const overrides = compileOverrides(options as Record<string, unknown>)
-  return dual(function injectUserMiddleware(ctx, next, view) {
+  return dual<UserState<User>>(function injectUserMiddleware(ctx, next, view) {
     return guarded(ctx, next, resolve, overrides, {}, async ({ auth }, ctx) => {
       const payload =
         (ctx.state.jwt as Record<string, unknown> | undefined) ??
@@ -14,7 +17,10 @@ export function createInjectUser(resolve: InstanceResolver, options: ProtectOpti
   })
 }
 
-/** Module-level `injectUser()`: sets `ctx.state.user` with the `Initialize` of `ctx.app`. */
-export function injectUser(options: ProtectOptions = {}): JwtMiddleware {
+/**
+ * Module-level `injectUser()`: sets `ctx.state.user` with the `Initialize` of `ctx.app`. The
+ * handlers after it on a route see `ctx.state.user` as the router's `JwtState` user or null.
+ */
+export function injectUser(options: ProtectOptions = {}): JwtMiddleware<UserState> {
   return createInjectUser(appResolver, options)
 }

@@ -1,7 +1,7 @@
 import type { Context } from 'koa'
 
 import type { InstanceParts } from '../registry'
-import type { JwtMiddleware, ProtectOptions } from '../types'
+import type { JwtMiddleware, ProtectedState, ProtectOptions } from '../types'
 import {
   appResolver,
   compileOverrides,
@@ -43,22 +43,26 @@ function refused(parts: InstanceParts, ctx: Context, error: unknown): never {
 }
 
 /** Builds `protected()` for a resolver. @internal */
-export function createProtect(resolve: InstanceResolver, options: ProtectOptions = {}): JwtMiddleware {
+export function createProtect(
+  resolve: InstanceResolver,
+  options: ProtectOptions = {},
+): JwtMiddleware<ProtectedState> {
   const overrides = compileOverrides(options as Record<string, unknown>)
-  return dual(function protectedMiddleware(ctx, next, view) {
+  return dual<ProtectedState>(function protectedMiddleware(ctx, next, view) {
     return guarded(ctx, next, resolve, overrides, options, authenticateRequest, view)
   })
 }
 
 /**
  * Module-level `protected()`: protects a route with the `Initialize` of `ctx.app`.
- * Also exported as `protected` (a reserved word: bind it through a namespace import).
+ * Also exported as `protected` (a reserved word: bind it through a namespace import). The
+ * handlers after it on a route see `ctx.state.jwt` as defined ({@link ProtectedState}).
  *
  * @example
  * ```ts
  * router.get('/secret', protect(), (ctx) => { ctx.body = ctx.state.jwt })
  * ```
  */
-export function protect(options: ProtectOptions = {}): JwtMiddleware {
+export function protect(options: ProtectOptions = {}): JwtMiddleware<ProtectedState> {
   return createProtect(appResolver, options)
 }

@@ -5,7 +5,7 @@ import type { JwtPayload } from '../core/token'
 import { normalizeScope, type ScopeTuple } from '../core/scope-matcher'
 import { InvalidConfiguration, Unauthorized } from '../errors'
 import type { InstanceParts } from '../registry'
-import type { JwtMiddleware, ScopedOptions } from '../types'
+import type { JwtMiddleware, ProtectedState, ScopedOptions } from '../types'
 import { appResolver, compileOverrides, dual, guarded, type InstanceResolver } from './guard'
 import { verifyAndStore } from './protect'
 
@@ -16,10 +16,10 @@ export function createScoped(
   resolve: InstanceResolver,
   scopes: ScopeRequirement | null | false,
   options: ScopedOptions = {},
-): JwtMiddleware {
+): JwtMiddleware<ProtectedState> {
   if (scopes === null || scopes === false) {
     // sanic-jwt: scoped(None) leaves the route unprotected.
-    return dual(function scopedMiddleware(_ctx, next) {
+    return dual<ProtectedState>(function scopedMiddleware(_ctx, next) {
       return next()
     })
   }
@@ -61,15 +61,23 @@ export function createScoped(
     const pending = verifyAndStore(parts, ctx)
     return pending === undefined ? checkScopes(parts, ctx) : pending.then(() => checkScopes(parts, ctx))
   }
-  return dual(function scopedMiddleware(ctx, next, view) {
+  return dual<ProtectedState>(function scopedMiddleware(ctx, next, view) {
     return guarded(ctx, next, resolve, overrides, options, check, view)
   })
 }
 
 /**
  * Module-level `scoped()`: protects a route and requires scopes, with the `Initialize` of
- * `ctx.app`. `scoped(null)` leaves the route unprotected.
+ * `ctx.app`. The handlers after it on a route see `ctx.state.jwt` as defined
+ * ({@link ProtectedState}). `scoped(null)` leaves the route unprotected (and adds nothing to the
+ * state's type).
  */
-export function scoped(scopes: ScopeRequirement | null | false, options: ScopedOptions = {}): JwtMiddleware {
+export function scoped(scopes: ScopeRequirement, options?: ScopedOptions): JwtMiddleware<ProtectedState>
+/** `scoped(null)` and `scoped(false)` leave the route unprotected. */
+export function scoped(scopes: ScopeRequirement | null | false, options?: ScopedOptions): JwtMiddleware
+export function scoped(
+  scopes: ScopeRequirement | null | false,
+  options: ScopedOptions = {},
+): JwtMiddleware<ProtectedState> {
   return createScoped(appResolver, scopes, options)
 }
