@@ -1,101 +1,48 @@
 /**
- * Keeps README.md honest: every ```ts block type-checks against the source (strict compiler
- * options of the repo), the two commands are there, and the reference tables (settings, errors,
- * codes, scope rules) agree with the code.
+ * Keeps README.md and docs/*.md honest: every ```ts block type-checks against the source (strict
+ * compiler options of the repo; README's Quick start also with the consumer tsconfig of
+ * docs/tsconfig.md, and without the users prelude), the links resolve, the README stays short and
+ * shows the two commands, and the reference tables (settings, handlers, errors, codes, warnings,
+ * scope rules) agree with the code, in whichever page holds them.
  */
-import { readFileSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
+import { dirname, join, relative } from 'node:path'
 
 import { expect } from 'chai'
 import ts from 'typescript'
 
 import * as kit from '../../source'
+import {
+  anchors,
+  blockSource,
+  documentationFiles,
+  fencedBlocks,
+  links,
+  markedTable,
+  readDoc,
+  ROOT,
+  type Block,
+} from '../helpers/markdown'
 
-const ROOT = resolve(__dirname, '..', '..')
-const README_PATH = join(ROOT, 'README.md')
+/** Most lines README.md may have: it is the ten-minute read, the guides are in docs/. */
+const README_MAX_LINES = 200
 
-/**
- * Declarations every ts block may use without importing them: the reader's user store. README
- * says so where it first uses them. No imports here, so blocks can import what they like.
- */
-const PRELUDE = `/** A user of the reader's app. */
-interface User { user_id: number; username: string; scopes: string[] }
-/** The reader's user store. */
-declare const users: {
-  check(username: unknown, password: unknown): Promise<User | null>
-  byId(id: unknown): Promise<User | null>
-  /** The user whose credentials a login body holds; throws AuthenticationFailed otherwise. */
-  login(body: unknown): Promise<User>
-}
-`
-const PRELUDE_LINES = PRELUDE.split('\n').length - 1
-
-/** A fenced code block of the README. */
-interface Block {
-  lang: string
-  code: string
-  /** 1-based README line of the first code line. */
-  line: number
-}
-
-/** The fenced code blocks of a Markdown text, with their language tag. */
-function fencedBlocks(markdown: string): Block[] {
-  const blocks: Block[] = []
-  let open: { lang: string; line: number; lines: string[] } | undefined
-  for (const [index, text] of markdown.split('\n').entries()) {
-    if (open === undefined) {
-      const start = /^```(\S*)\s*$/.exec(text)
-      if (start) open = { lang: start[1] ?? '', line: index + 2, lines: [] }
-    } else if (/^```\s*$/.test(text)) {
-      blocks.push({ lang: open.lang, code: open.lines.join('\n'), line: open.line })
-      open = undefined
-    } else {
-      open.lines.push(text)
-    }
+/** The body rows of the `<!-- marker -->` table, in the one documentation file that holds it. */
+function table(marker: string): { file: string; rows: string[][] } {
+  const found = documentationFiles().flatMap((file) => {
+    const rows = markedTable(readDoc(file), marker)
+    return rows === undefined ? [] : [{ file, rows }]
+  })
+  if (found.length === 0) throw new Error(`no documentation file has a <!-- ${marker} --> table`)
+  if (found.length > 1) {
+    throw new Error(`<!-- ${marker} --> is in several files: ${found.map((entry) => entry.file).join(', ')}`)
   }
-  if (open !== undefined) {
-    throw new Error(`README.md: the code block opened on line ${open.line - 1} is never closed`)
-  }
-  return blocks
-}
-
-/**
- * The body rows (cells trimmed) of the first table after `<!-- marker -->`; `\|` is a literal bar.
- *
- * @throws when the marker or the table is missing.
- */
-function table(markdown: string, marker: string): string[][] {
-  const start = markdown.indexOf(`<!-- ${marker} -->`)
-  if (start === -1) throw new Error(`README.md has no <!-- ${marker} --> marker`)
-  const lines = markdown.slice(start).split('\n').slice(1)
-  const first = lines.findIndex((line) => line.startsWith('|'))
-  if (first === -1) throw new Error(`README.md has no table after <!-- ${marker} -->`)
-  const rows: string[][] = []
-  for (const line of lines.slice(first + 2)) {
-    if (!line.startsWith('|')) break
-    rows.push(
-      line
-        .replace(/\\\|/g, '\u0000')
-        .split('|')
-        .slice(1, -1)
-        .map((cell) => cell.replace(/\u0000/g, '|').trim()),
-    )
-  }
-  return rows
+  return found[0] as { file: string; rows: string[][] }
 }
 
 /** The row of `rows` whose first cell is exactly `first`. */
 function rowOf(rows: readonly string[][], first: string): string[] | undefined {
   return rows.find((cells) => cells[0] === first)
-}
-
-/** GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens. */
-function slug(heading: string): string {
-  return heading
-    .trim()
-    .toLowerCase()
-    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
-    .replace(/\s/g, '-')
 }
 
 /** How the settings table writes a default value. */
@@ -105,13 +52,41 @@ function renderDefault(value: unknown): string | undefined {
   return `\`${JSON.stringify(value)}\``
 }
 
-/** The type-check of every ts block in one program; diagnostics as readable lines. */
-function typeCheck(blocks: readonly Block[]): string[] {
+/** The `.ts` files under a directory, recursively. */
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name)
+    if (statSync(path).isDirectory()) return sourceFiles(path)
+    return name.endsWith('.ts') ? [path] : []
+  })
+}
+
+/** The compiler options of the repo (tsconfig.json), for checking blocks. */
+function repoOptions(): ts.CompilerOptions {
   const config = ts.readConfigFile(join(ROOT, 'tsconfig.json'), (path) => ts.sys.readFile(path))
   if (config.error) throw new Error(ts.flattenDiagnosticMessageText(config.error.messageText, '\n'))
-  const parsed = ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT)
+  return ts.parseJsonConfigFileContent(config.config, ts.sys, ROOT).options
+}
+
+/** The compiler options of the consumer tsconfig shown in docs/tsconfig.md (its first json block). */
+function consumerOptions(): { json: Record<string, unknown>; options: ts.CompilerOptions } {
+  const block = fencedBlocks(readDoc('docs/tsconfig.md'), 'docs/tsconfig.md').find((b) => b.lang === 'json')
+  if (block === undefined) throw new Error('docs/tsconfig.md has no json block')
+  const json = JSON.parse(block.code) as { compilerOptions?: Record<string, unknown> }
+  const converted = ts.convertCompilerOptionsFromJson(json.compilerOptions ?? {}, ROOT)
+  if (converted.errors.length > 0) {
+    throw new Error(converted.errors.map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n')).join('\n'))
+  }
+  return { json: json.compilerOptions ?? {}, options: converted.options }
+}
+
+/**
+ * The type-check of ts blocks in one program, `koa-jwt-kit` mapped to source/index.ts; the
+ * diagnostics as readable lines naming `file:line:column` of the Markdown file.
+ */
+function typeCheck(blocks: readonly Block[], base: ts.CompilerOptions): string[] {
   const options: ts.CompilerOptions = {
-    ...parsed.options,
+    ...base,
     noEmit: true,
     declaration: false,
     declarationMap: false,
@@ -121,14 +96,18 @@ function typeCheck(blocks: readonly Block[]): string[] {
   }
   // Virtual files inside the repo, so 'koa', '@koa/router', ... resolve from its node_modules
   // and the files are CommonJS like the rest of the package. Nothing is written to disk.
-  const dir = join(ROOT, 'spec', 'readme', '__readme_blocks__')
-  const files = new Map<string, { block: number; readmeLine: number }>()
+  const dir = join(ROOT, 'spec', 'readme', '__doc_blocks__')
+  const files = new Map<string, { block: Block; index: number; preludeLines: number }>()
   const texts = new Map<string, string>()
-  blocks.forEach((block, index) => {
-    const name = join(dir, `block-${String(index + 1).padStart(2, '0')}.ts`)
-    files.set(name, { block: index + 1, readmeLine: block.line })
-    texts.set(name, `${PRELUDE}${block.code}\nexport {}\n`)
-  })
+  const counters = new Map<string, number>()
+  for (const block of blocks) {
+    const index = (counters.get(block.file) ?? 0) + 1
+    counters.set(block.file, index)
+    const name = join(dir, `${block.file.replace(/[/.]/g, '_')}-${String(index).padStart(2, '0')}.ts`)
+    const { text, preludeLines } = blockSource(block)
+    files.set(name, { block, index, preludeLines })
+    texts.set(name, text)
+  }
   const host = ts.createCompilerHost(options, true)
   const getSourceFile = host.getSourceFile.bind(host)
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
@@ -155,148 +134,272 @@ function typeCheck(blocks: readonly Block[]): string[] {
     const message = ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n    ')
     const where = diagnostic.file && files.get(diagnostic.file.fileName)
     if (diagnostic.file === undefined || diagnostic.start === undefined || where === undefined) {
-      return `${diagnostic.file?.fileName ?? '(program)'}: TS${diagnostic.code} ${message}`
+      const file = diagnostic.file ? relative(ROOT, diagnostic.file.fileName) : '(program)'
+      return `${file}: TS${diagnostic.code} ${message}`
     }
     const { line, character } = diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start)
-    const blockLine = line + 1 - PRELUDE_LINES
+    const blockLine = line + 1 - where.preludeLines
+    const block = `${where.block.file} ts block #${where.index}`
     return blockLine < 1
-      ? `prelude line ${line + 1}: TS${diagnostic.code} ${message}`
-      : `ts block #${where.block}, line ${blockLine}:${character + 1} (README.md:${where.readmeLine + blockLine - 1}): TS${diagnostic.code} ${message}`
+      ? `${block}, prelude line ${line + 1}: TS${diagnostic.code} ${message}`
+      : `${where.block.file}:${where.block.line + blockLine - 1}:${character + 1} (${block}): TS${diagnostic.code} ${message}`
   })
 }
 
-describe('README.md', function () {
-  const readme = readFileSync(README_PATH, 'utf8')
-  const blocks = fencedBlocks(readme)
-  const tsBlocks = blocks.filter((block) => block.lang === 'ts')
+describe('documentation: README.md and docs/*.md', function () {
+  const files = documentationFiles()
+  const texts = new Map(files.map((file) => [file, readDoc(file)]))
+  const blocks = files.flatMap((file) => fencedBlocks(texts.get(file) ?? '', file))
+  const readme = texts.get('README.md') ?? ''
+  const readmeBlocks = blocks.filter((block) => block.file === 'README.md')
 
-  it('shows the command that installs and starts the demo app', function () {
-    expect(readme).to.include('```sh\nnpm install && npm start\n```')
-  })
+  describe('README.md', function () {
+    it('shows the command that installs and starts the demo app', function () {
+      expect(readme).to.include('```sh\nnpm install && npm start\n```')
+    })
 
-  it('shows the command that installs and runs every test', function () {
-    expect(readme).to.include('```sh\nnpm ci && npm test\n```')
-  })
+    it('shows the command that installs and runs every test', function () {
+      expect(readme).to.include('```sh\nnpm ci && npm test\n```')
+    })
 
-  it('labels every code block ts, sh, json or text', function () {
-    const unlabelled = blocks
-      .filter((block) => !['ts', 'sh', 'json', 'text'].includes(block.lang))
-      .map((block) => `README.md:${block.line - 1} \`\`\`${block.lang}`)
-    expect(unlabelled).to.deep.equal([])
-  })
+    it(`stays short (under ${README_MAX_LINES} lines)`, function () {
+      expect(readme.split('\n').length).to.be.below(README_MAX_LINES)
+    })
 
-  it('holds valid JSON in every json block', function () {
-    const invalid = blocks
-      .filter((block) => block.lang === 'json')
-      .filter((block) => {
-        try {
-          JSON.parse(block.code)
-          return false
-        } catch {
-          return true
-        }
-      })
-      .map((block) => `README.md:${block.line}`)
-    expect(invalid).to.deep.equal([])
-  })
-
-  it('links only to headings that exist', function () {
-    const prose = readme.replace(/^```[\s\S]*?^```/gm, '')
-    const anchors = new Set(
-      prose
+    it('has no § reference', function () {
+      const lines = readme
         .split('\n')
-        .filter((line) => /^#{1,6} /.test(line))
-        .map((line) => slug(line.replace(/^#+ /, ''))),
-    )
-    const links = [...prose.matchAll(/\]\(#([^)]+)\)/g)].map((match) => match[1] ?? '')
-    expect(links.length, 'in-page links').to.be.at.least(10)
-    expect(links.filter((link) => !anchors.has(link))).to.deep.equal([])
-  })
+        .map((text, index) => ({ text, line: index + 1 }))
+        .filter(({ text }) => text.includes('§'))
+        .map(({ text, line }) => `README.md:${line}: ${text}`)
+      expect(lines).to.deep.equal([])
+    })
 
-  it('type-checks every ts block against the source with the repo compiler options', function () {
-    this.timeout(20_000)
-    expect(tsBlocks.length, 'ts blocks found').to.be.at.least(25)
-    const problems = typeCheck(tsBlocks)
-    expect(problems, `\n${problems.join('\n')}\n`).to.deep.equal([])
-  })
-
-  it('has a configuration row for every setting, with the default DEFAULTS holds', function () {
-    const rows = table(readme, 'settings-table')
-    const problems: string[] = []
-    for (const name of kit.SETTING_NAMES) {
-      const cells = rowOf(rows, `\`${name}\``)
-      if (cells === undefined) {
-        problems.push(`${name}: no table row`)
-        continue
+    it('has a Quick start that needs no prelude: every ts block compiles without it', function () {
+      const quickStart = readmeBlocks.filter((block) => block.lang === 'ts')
+      expect(quickStart.length, 'ts blocks in README.md').to.be.at.least(1)
+      expect(quickStart.every((block) => block.noPrelude === true)).to.equal(true)
+      const code = quickStart.map((block) => block.code).join('\n')
+      expect(code).to.match(/new Initialize(<\w+>)?\(app, \{/)
+      for (const needle of ['secret', 'authenticate', 'retrieveUser', '.protected()', '.scoped(', 'app.listen(']) {
+        expect(code, needle).to.include(needle)
       }
-      const expected = renderDefault(kit.DEFAULTS[name])
-      const actual = cells[2] ?? ''
-      if (expected !== undefined && !actual.startsWith(expected)) {
-        problems.push(`${name}: default cell "${actual}" does not start with ${expected}`)
+    })
+
+    it('has a Quick start that compiles with the consumer tsconfig of docs/tsconfig.md', function () {
+      this.timeout(30_000)
+      const { json, options } = consumerOptions()
+      expect(json['strict'], 'strict').to.equal(true)
+      expect(String(json['module']).toLowerCase(), 'module').to.equal('nodenext')
+      expect(String(json['moduleResolution']).toLowerCase(), 'moduleResolution').to.equal('nodenext')
+      const problems = typeCheck(
+        readmeBlocks.filter((block) => block.lang === 'ts'),
+        options,
+      )
+      expect(problems, `\n${problems.join('\n')}\n`).to.deep.equal([])
+    })
+
+    it('links to every page of docs/', function () {
+      const targets = new Set(links(readme).map((link) => link.target.split('#')[0]))
+      const missing = files.filter((file) => file.startsWith('docs/') && !targets.has(file))
+      expect(missing).to.deep.equal([])
+    })
+  })
+
+  describe('docs/', function () {
+    it('has the pages the README promises', function () {
+      for (const page of [
+        'README.md',
+        'configuration.md',
+        'endpoints.md',
+        'protecting-routes.md',
+        'scopes.md',
+        'refresh-tokens.md',
+        'cookies.md',
+        'errors.md',
+        'security.md',
+        'migrating.md',
+        'verify-cache.md',
+        'tsconfig.md',
+      ]) {
+        expect(files, page).to.include(`docs/${page}`)
       }
-    }
-    expect(problems).to.deep.equal([])
+    })
+
+    it('lists every page in its index, docs/README.md', function () {
+      const targets = new Set(links(texts.get('docs/README.md') ?? '').map((link) => link.target.split('#')[0]))
+      const missing = files
+        .filter((file) => file.startsWith('docs/') && file !== 'docs/README.md')
+        .filter((file) => !targets.has(file.slice('docs/'.length)))
+      expect(missing).to.deep.equal([])
+    })
+
+    it('cites no § but RFC sections', function () {
+      const lines = files
+        .filter((file) => file !== 'README.md')
+        .flatMap((file) =>
+          (texts.get(file) ?? '')
+            .split('\n')
+            .map((text, index) => ({ text, where: `${file}:${index + 1}` }))
+            .filter(({ text }) => text.replace(/RFC \d+ §[\d.]+/g, '').includes('§')),
+        )
+        .map(({ text, where }) => `${where}: ${text}`)
+      expect(lines).to.deep.equal([])
+    })
   })
 
-  it('names every alias', function () {
-    for (const [alias, name] of Object.entries(kit.ALIASES)) {
-      expect(readme).to.include(`\`${alias}\` = \`${name}\``)
-    }
-  })
+  describe('every file', function () {
+    it('labels every code block ts, sh, json or text', function () {
+      const unlabelled = blocks
+        .filter((block) => !['ts', 'sh', 'json', 'text'].includes(block.lang))
+        .map((block) => `${block.file}:${block.line - 1} \`\`\`${block.lang}`)
+      expect(unlabelled).to.deep.equal([])
+    })
 
-  it('has an error row for every exported error class, with its status, code and message', function () {
-    const classes = Object.entries(kit).filter(
-      (entry): entry is [string, typeof kit.KoaJwtError] =>
-        typeof entry[1] === 'function' &&
-        (entry[1] === kit.KoaJwtError || entry[1].prototype instanceof kit.KoaJwtError),
-    )
-    expect(classes.length).to.be.at.least(27)
-    const rows = table(readme, 'errors-table')
-    const problems: string[] = []
-    for (const [name, ErrorClass] of classes) {
-      const cells = rowOf(rows, `\`${name}\``)
-      if (cells === undefined) {
-        problems.push(`${name}: no table row`)
-        continue
+    it('holds valid JSON in every json block', function () {
+      const invalid = blocks
+        .filter((block) => block.lang === 'json')
+        .flatMap((block) => {
+          try {
+            JSON.parse(block.code)
+            return []
+          } catch (error) {
+            return [`${block.file}:${block.line}: ${(error as Error).message}`]
+          }
+        })
+      expect(invalid).to.deep.equal([])
+    })
+
+    it('links only to files and headings that exist', function () {
+      const problems: string[] = []
+      for (const file of files) {
+        for (const { target, line } of links(texts.get(file) ?? '')) {
+          if (/^[a-z]+:/i.test(target)) continue // https:, mailto:
+          const [path = '', anchor] = target.split('#')
+          const resolved = path === '' ? join(ROOT, file) : join(ROOT, dirname(file), decodeURI(path))
+          const where = `${file}:${line}: ${target}`
+          if (!resolved.startsWith(ROOT) || !existsSync(resolved)) {
+            problems.push(`${where}: no such file`)
+            continue
+          }
+          if (anchor === undefined) continue
+          if (!resolved.endsWith('.md')) {
+            problems.push(`${where}: an anchor into a file that is not Markdown`)
+            continue
+          }
+          if (!anchors(readFileSync(resolved, 'utf8')).has(anchor)) problems.push(`${where}: no such heading`)
+        }
       }
-      if (cells[1] !== String(ErrorClass.status)) problems.push(`${name}: status ${cells[1]} != ${ErrorClass.status}`)
-      if (cells[2] !== `\`${ErrorClass.code}\``) problems.push(`${name}: code ${cells[2]} != ${ErrorClass.code}`)
-      if (cells[3] !== `\`${ErrorClass.defaultMessage}\``) {
-        problems.push(`${name}: message ${cells[3]} != ${ErrorClass.defaultMessage}`)
+      expect(problems).to.deep.equal([])
+    })
+
+    it('type-checks every ts block against the source with the repo compiler options', function () {
+      this.timeout(60_000)
+      const tsBlocks = blocks.filter((block) => block.lang === 'ts')
+      expect(tsBlocks.length, 'ts blocks found').to.be.at.least(30)
+      const problems = typeCheck(tsBlocks, repoOptions())
+      expect(problems, `\n${problems.join('\n')}\n`).to.deep.equal([])
+    })
+  })
+
+  describe('reference tables', function () {
+    it('has a settings row for every setting, with the default DEFAULTS holds', function () {
+      const { file, rows } = table('settings-table')
+      const problems: string[] = []
+      for (const name of kit.SETTING_NAMES) {
+        const cells = rowOf(rows, `\`${name}\``)
+        if (cells === undefined) {
+          problems.push(`${file}: ${name}: no table row`)
+          continue
+        }
+        const expected = renderDefault(kit.DEFAULTS[name])
+        const actual = cells[2] ?? ''
+        if (expected !== undefined && !actual.startsWith(expected)) {
+          problems.push(`${file}: ${name}: default cell "${actual}" does not start with ${expected}`)
+        }
       }
-    }
-    expect(problems).to.deep.equal([])
-  })
+      expect(problems).to.deep.equal([])
+    })
 
-  it('lists every error code with its status', function () {
-    const rows = table(readme, 'codes-table')
-    const problems: string[] = []
-    for (const [code, status] of Object.entries(kit.ERROR_CODES)) {
-      const cells = rowOf(rows, `\`${code}\``)
-      if (cells === undefined) problems.push(`${code}: no table row`)
-      else if (cells[1] !== String(status)) problems.push(`${code}: status ${cells[1]} != ${status}`)
-    }
-    expect(problems).to.deep.equal([])
-  })
+    it('names every alias', function () {
+      const all = [...texts.values()].join('\n')
+      for (const [alias, name] of Object.entries(kit.ALIASES)) {
+        expect(all).to.include(`\`${alias}\` = \`${name}\``)
+      }
+    })
 
-  it('states the scope rules as validateSingleScope applies them (reference §5)', function () {
-    const rows = table(readme, 'scope-rules')
-    expect(rows.length, 'scope rule rows').to.be.at.least(20)
-    const problems: string[] = []
-    for (const cells of rows) {
-      const [required, granted, allActions, verdict] = cells
-      const line = cells.join(' | ')
-      // The required scope is written as is (`""` for the empty scope), the user's as a JSON list.
-      const written = (required ?? '').replace(/`/g, '')
-      const requiredScope = written === '""' ? '' : written
-      const userScopes = JSON.parse((granted ?? '').replace(/`/g, '')) as unknown[]
-      const requireAllActions = allActions === 'yes'
-      if (allActions !== 'yes' && allActions !== 'no') problems.push(`${line}: requireAllActions must be yes or no`)
-      const expected = verdict === 'yes'
-      if (verdict !== 'yes' && verdict !== 'no') problems.push(`${line}: verdict must be yes or no`)
-      const actual = kit.validateSingleScope(requiredScope, userScopes, requireAllActions)
-      if (actual !== expected) problems.push(`${line}: validateSingleScope says ${actual}`)
-    }
-    expect(problems).to.deep.equal([])
+    it('has a handler row for every handler', function () {
+      const { file, rows } = table('handlers-table')
+      const missing = kit.HANDLER_NAMES.filter((name) => rowOf(rows, `\`${name}\``) === undefined)
+      expect(missing, file).to.deep.equal([])
+    })
+
+    it('has an error row for every exported error class, with its status, code and message', function () {
+      const classes = Object.entries(kit).filter(
+        (entry): entry is [string, typeof kit.KoaJwtError] =>
+          typeof entry[1] === 'function' &&
+          (entry[1] === kit.KoaJwtError || entry[1].prototype instanceof kit.KoaJwtError),
+      )
+      expect(classes.length).to.be.at.least(27)
+      const { file, rows } = table('errors-table')
+      const problems: string[] = []
+      for (const [name, ErrorClass] of classes) {
+        const cells = rowOf(rows, `\`${name}\``)
+        if (cells === undefined) {
+          problems.push(`${file}: ${name}: no table row`)
+          continue
+        }
+        if (cells[1] !== String(ErrorClass.status)) problems.push(`${name}: status ${cells[1]} != ${ErrorClass.status}`)
+        if (cells[2] !== `\`${ErrorClass.code}\``) problems.push(`${name}: code ${cells[2]} != ${ErrorClass.code}`)
+        if (cells[3] !== `\`${ErrorClass.defaultMessage}\``) {
+          problems.push(`${name}: message ${cells[3]} != ${ErrorClass.defaultMessage}`)
+        }
+      }
+      expect(problems).to.deep.equal([])
+    })
+
+    it('lists every error code with its status', function () {
+      const { file, rows } = table('codes-table')
+      const problems: string[] = []
+      for (const [code, status] of Object.entries(kit.ERROR_CODES)) {
+        const cells = rowOf(rows, `\`${code}\``)
+        if (cells === undefined) problems.push(`${file}: ${code}: no table row`)
+        else if (cells[1] !== String(status)) problems.push(`${file}: ${code}: status ${cells[1]} != ${status}`)
+      }
+      expect(problems).to.deep.equal([])
+    })
+
+    it('lists every process warning code the source emits', function () {
+      const { file, rows } = table('warnings-table')
+      const codes = new Set(
+        sourceFiles(join(ROOT, 'source')).flatMap((path) =>
+          [...readFileSync(path, 'utf8').matchAll(/'(KOA_JWT_[A-Z_]+)'/g)].map((match) => match[1] ?? ''),
+        ),
+      )
+      expect(codes.size, 'warning codes in source/').to.be.at.least(1)
+      const missing = [...codes].filter((code) => rowOf(rows, `\`${code}\``) === undefined)
+      expect(missing, file).to.deep.equal([])
+    })
+
+    it('states the scope rules as validateSingleScope applies them', function () {
+      const { file, rows } = table('scope-rules')
+      expect(rows.length, 'scope rule rows').to.be.at.least(20)
+      const problems: string[] = []
+      for (const cells of rows) {
+        const [required, granted, allActions, verdict] = cells
+        const line = `${file}: ${cells.join(' | ')}`
+        // The required scope is written as is (`""` for the empty scope), the user's as a JSON list.
+        const written = (required ?? '').replace(/`/g, '')
+        const requiredScope = written === '""' ? '' : written
+        const userScopes = JSON.parse((granted ?? '').replace(/`/g, '')) as unknown[]
+        const requireAllActions = allActions === 'yes'
+        if (allActions !== 'yes' && allActions !== 'no') problems.push(`${line}: requireAllActions must be yes or no`)
+        const expected = verdict === 'yes'
+        if (verdict !== 'yes' && verdict !== 'no') problems.push(`${line}: verdict must be yes or no`)
+        const actual = kit.validateSingleScope(requiredScope, userScopes, requireAllActions)
+        if (actual !== expected) problems.push(`${line}: validateSingleScope says ${actual}`)
+      }
+      expect(problems).to.deep.equal([])
+    })
   })
 })
