@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 
+import { suggestName } from './core/suggest'
 import { warn } from './core/warnings'
 import { InvalidConfiguration, RequiredKeysNotFound } from './errors'
 import {
@@ -9,13 +10,12 @@ import {
   SETTING_NAMES,
   canonicalName,
   isAsymmetric,
-  normalizeSetting,
   snakeUpper,
-  suggestName,
   type Settings,
   type SettingName,
   type SettingsInput,
 } from './settings'
+import { normalizeSetting } from './setting-values'
 
 /** Option keys that are not settings but are accepted by `Initialize` (handlers, classes, lists). */
 export const NON_SETTING_OPTIONS: readonly string[] = Object.freeze([
@@ -369,10 +369,7 @@ export class Configuration {
     for (const [name, value] of Object.entries(this.#options)) {
       if (value === undefined || canonicalName(name) !== undefined || NON_SETTING_OPTIONS.includes(name)) continue
       const hint = suggestName(name, known)
-      process.emitWarning(
-        `Unknown koa-jwt-kit option "${name}" is ignored.${hint ? ` Did you mean "${hint}"?` : ''}`,
-        { code: 'KOA_JWT_KIT_UNKNOWN_OPTION' },
-      )
+      warn('KOA_JWT_UNKNOWN_OPTION', `Unknown koa-jwt-kit option "${name}" is ignored.${hint ? ` Did you mean "${hint}"?` : ''}`)
     }
   }
 

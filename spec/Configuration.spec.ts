@@ -1024,12 +1024,12 @@ describe('Configuration: the options object', () => {
 })
 
 describe('Configuration: unknown options', () => {
-  it("warns KOA_JWT_KIT_UNKNOWN_OPTION with a 'Did you mean' hint for a near miss", () => {
+  it("warns KOA_JWT_UNKNOWN_OPTION with a 'Did you mean' hint for a near miss", () => {
     const warnings = captureWarnings(() => {
       make({ secret: 'x', expirationDelat: 60 }).resolve()
     })
     expect(warnings).to.have.length(1)
-    expect(warnings[0]?.code).to.equal('KOA_JWT_KIT_UNKNOWN_OPTION')
+    expect(warnings[0]?.code).to.equal('KOA_JWT_UNKNOWN_OPTION')
     expect(warnings[0]?.message).to.include('"expirationDelat"')
     expect(warnings[0]?.message).to.include('Did you mean "expirationDelta"?')
   })
@@ -1048,7 +1048,7 @@ describe('Configuration: unknown options', () => {
       make({ secret: 'x', completelyUnrelatedThing: 1 }).resolve()
     })
     expect(warnings).to.have.length(1)
-    expect(warnings[0]?.code).to.equal('KOA_JWT_KIT_UNKNOWN_OPTION')
+    expect(warnings[0]?.code).to.equal('KOA_JWT_UNKNOWN_OPTION')
     expect(warnings[0]?.message).to.include('"completelyUnrelatedThing"')
     expect(warnings[0]?.message).to.not.include('Did you mean')
   })
@@ -1128,7 +1128,7 @@ describe('Configuration: unknown options', () => {
       expect(() => make({ secert: 'x' }).resolve()).to.throw(InvalidConfiguration)
     })
     expect(warnings).to.have.length(1)
-    expect(warnings[0]?.code).to.equal('KOA_JWT_KIT_UNKNOWN_OPTION')
+    expect(warnings[0]?.code).to.equal('KOA_JWT_UNKNOWN_OPTION')
     expect(warnings[0]?.message).to.include('Did you mean "secret"?')
   })
 })

@@ -11,16 +11,14 @@ import {
   KINDS,
   SETTING_NAMES,
   canonicalName,
-  editDistance,
   generateToken,
   isAsymmetric,
-  normalizeSetting,
-  parseSeconds,
   snakeUpper,
-  suggestName,
   systemClock,
   type SettingName,
 } from '../source/settings'
+import { normalizeSetting, parseSeconds } from '../source/setting-values'
+import { editDistance, suggestName } from '../source/core/suggest'
 
 /** Runs `fn`, expects an InvalidConfiguration, and returns its message. */
 function configurationError(fn: () => unknown): string {

@@ -7,7 +7,8 @@ import type { KeyObject } from 'node:crypto'
 
 import type { Configuration } from '../Configuration'
 import { InvalidToken, UserSecretNotImplemented } from '../errors'
-import { isKeyInput, type Algorithm, type KeyInput } from '../settings'
+import { isKeyInput } from '../setting-values'
+import type { Algorithm, KeyInput } from '../settings'
 import { compileKeys, compileUserKey, type CompiledKeys } from './keys'
 
 const USER_KEY_CACHE_SIZE = 256

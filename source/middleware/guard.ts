@@ -15,7 +15,8 @@ import {
 } from '../errors'
 import { endpointOfRequest, instances, type InstanceParts } from '../registry'
 import { renderError } from '../Responses'
-import { KINDS, canonicalName, normalizeSetting, type SettingName } from '../settings'
+import { normalizeSetting } from '../setting-values'
+import { KINDS, canonicalName, type SettingName } from '../settings'
 import type { JwtMiddleware } from '../types'
 
 /**
