@@ -33,6 +33,7 @@ import type {
   JwtMiddleware,
   ProtectedState,
   ProtectOptions,
+  RouterTarget,
   ScopedOptions,
   UserState,
 } from './types'
@@ -134,7 +135,7 @@ export class Initialize<User = any> {
    * @param target - a Koa application or a `@koa/router` Router.
    * @param options - settings, handlers and component classes.
    */
-  constructor(target: Koa | Router, options: InitializeOptions<User> = {}) {
+  constructor(target: Koa | Router | RouterTarget, options: InitializeOptions<User> = {}) {
     if (typeof options !== 'object' || options === null || Array.isArray(options)) {
       throw new InitializationFailure(
         `koa-jwt-kit was not initialized properly. Its options must be an object (got ${options === null ? 'null' : Array.isArray(options) ? 'an array' : typeof options}).`,
@@ -158,7 +159,7 @@ export class Initialize<User = any> {
     if (isKoaApp(target)) this.app = target
     else if (isRouter(target)) this.app = undefined
     else throw new InitializationFailure()
-    this.instance = target
+    this.instance = target as Koa | Router
 
     const config = new ConfigurationType(options as Record<string, unknown>)
     config.resolve()
@@ -334,7 +335,7 @@ function verbMethod(verb: Verb): string {
  * @returns the `Initialize` instance.
  */
 export function initialize<User = any>(
-  target: Koa | Router,
+  target: Koa | Router | RouterTarget,
   authenticate?: InitializeOptions<User>['authenticate'],
   options: InitializeOptions<User> = {},
 ): Initialize<User> {

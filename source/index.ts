@@ -68,6 +68,7 @@ export type {
   ProtectedState,
   ProtectOptions,
   RouteOverrides,
+  RouterTarget,
   ScopedOptions,
   SettingsOptions,
   Unchecked,

@@ -143,6 +143,18 @@ export type ScopedOptions = ProtectOptions & {
   requireAllActions?: boolean
 }
 
+/**
+ * A `@koa/router` router as `new Initialize(router, ...)` takes it: the members it uses. Any
+ * `Router` fits, whether its type comes from @koa/router's CommonJS or ES module declarations
+ * (two distinct classes to TypeScript).
+ */
+export interface RouterTarget {
+  register(path: string | RegExp | string[], methods: string[], middleware: any, options?: any): unknown
+  routes(): unknown
+  allowedMethods(options?: any): unknown
+  readonly stack: readonly unknown[]
+}
+
 /** A class of the `Authentication` family. */
 export type AuthenticationClass<User = any> = new (config: Configuration) => Authentication<User>
 /** A class of the `Configuration` family. */

@@ -283,6 +283,17 @@ router.get('/x', jwt.protected(), protect(), (ctx) => {
   ctx.body = { payload: ctx.state.jwt }
 })
 app.use(router.routes())
+
+// @koa/router's ES module declarations make a Router class of their own: Initialize takes it too.
+const api = new Router<JwtState<User>>({ prefix: '/v1' })
+const apiJwt = new Initialize<User>(api, {
+  secret: 'a-long-random-secret-from-your-vault',
+  authenticate: () => ({ user_id: 2, username: 'bob' }),
+})
+api.get('/me', apiJwt.protected(), (ctx) => {
+  ctx.body = { id: ctx.state.jwt.user_id }
+})
+app.use(api.routes()).use(api.allowedMethods())
 `
 
 /** Only the package, imported the CommonJS way, without esModuleInterop. */
