@@ -114,7 +114,7 @@ export class Responses {
   }
 
   /**
-   * Sends a token output: the JSON body, plus cookies in cookie mode (reference §4.8).
+   * Sends a token output: the JSON body, plus cookies in cookie mode (docs/cookies.md).
    */
   getTokenResponse(ctx: Context, accessToken: string, output: Record<string, unknown>, options: TokenResponseOptions = {}): void {
     ctx.body = output
@@ -138,7 +138,7 @@ export class Responses {
   /**
    * Sets one token cookie with the configured attributes, replacing a cookie of the same name set
    * earlier in the response: `path`, `expires` (cookieExpires), `max-age` (cookieMaxAge, seconds),
-   * `domain`, `samesite`, `secure`, `httponly`, as sanic-jwt writes them (reference §4.8).
+   * `domain`, `samesite`, `secure`, `httponly`, as sanic-jwt writes them (docs/cookies.md).
    *
    * @param value - the cookie value; null deletes the cookie (empty value, `max-age=0` and an
    *   `expires` in 1970 for clients that predate Max-Age).

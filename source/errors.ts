@@ -3,7 +3,7 @@
  * `ctx.onerror` (`status`, `statusCode`, `expose`, `headers`), so even without the library's own
  * rendering Koa answers with the right status and hides 5xx messages.
  *
- * Class names, statuses and default messages are those of sanic-jwt 1.8 (reference §3.1); the
+ * Class names, statuses and default messages are those of sanic-jwt 1.8 (docs/errors.md lists them); the
  * `code` values are this library's stable, documented identifiers.
  *
  * @module

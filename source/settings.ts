@@ -91,7 +91,7 @@ export interface Settings {
   cookieSplitSignatureName: string
   /** In cookie mode, a missing cookie is an error instead of falling back to query string and header. @default true */
   cookieStrict: boolean
-  /** Detailed failure reasons and 400 statuses (reference §3.3). @default false */
+  /** Detailed failure reasons and 400 statuses (docs/errors.md). @default false */
   debug: boolean
   /** When false, `protected()` lets every request through. @default true */
   doProtection: boolean
