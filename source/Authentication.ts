@@ -36,10 +36,18 @@ export interface GenerateAccessTokenOptions<User> {
   customClaims?: readonly ClaimClass<User>[]
   /** Called after the registered-claim check, like sanic-jwt's inline `extend_payload`. */
   extendPayload?: (payload: JwtPayload, user: User) => JwtPayload | void | Promise<JwtPayload | void>
-  /** Lifetime of this token in seconds (or a span such as '5m'). */
-  expirationDelta?: number | string
-  /** Adds a `fresh` claim (flask-jwt-extended's fresh tokens): a boolean or a time in seconds. */
-  fresh?: boolean | number
+  /**
+   * Lifetime of this token in seconds (or a span such as '5m'), instead of the `expirationDelta`
+   * setting; `false` issues a token without `exp`, which verification accepts only where
+   * `allowNoExpiration` is on (a process warning says so the first time).
+   */
+  expirationDelta?: number | string | false
+  /**
+   * The `fresh` claim (flask-jwt-extended's fresh tokens): `true`, `false`, or a number of seconds
+   * the token stays fresh (stored as the epoch `iat + n`). `POST /auth` passes the
+   * `loginFreshness` setting, `POST /auth/refresh` passes false.
+   */
+  fresh?: boolean | number | string
   /** The request, for per-request settings and `addScopesToPayload(user, ctx)`. */
   ctx?: Context
 }
@@ -222,7 +230,7 @@ export class Authentication<User = any> {
     user: User,
     inlineClaims: readonly ClaimClass<User>[] = [],
     ctx?: Context,
-    expirationDelta?: number,
+    expirationDelta?: number | false,
   ): Promise<JwtPayload> {
     return this.#issuer.addClaims(payload, user, inlineClaims, ctx, expirationDelta)
   }

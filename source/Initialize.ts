@@ -7,6 +7,7 @@ import { Authentication, HANDLER_NAMES, type HandlerName, type ScopeRequirement 
 import { Configuration } from './Configuration'
 import { BaseEndpoint, type Verb } from './endpoints/BaseEndpoint'
 import { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
+import { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
 import { RefreshEndpoint } from './endpoints/RefreshEndpoint'
 import { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
 import { VerifyEndpoint } from './endpoints/VerifyEndpoint'
@@ -14,6 +15,7 @@ import {
   AuthenticateNotImplemented,
   InitializationFailure,
   InvalidClassViewsFormat,
+  InvalidConfiguration,
   KoaJwtError,
   RefreshTokenNotImplemented,
   ScopesNotImplemented,
@@ -32,6 +34,8 @@ import type {
   InitializeOptions,
   JwtMiddleware,
   ProtectedState,
+  InjectUserOptions,
+  LoadedUserState,
   ProtectOptions,
   RouterTarget,
   ScopedOptions,
@@ -215,10 +219,24 @@ export class Initialize<User = any> {
    * Middleware that answers 401 (400 in debug mode) unless the request carries a valid access
    * token, and stores the payload in `ctx.state.jwt`. Also a method decorator for `BaseEndpoint`.
    * The handlers after it on a route see `ctx.state.jwt` as defined ({@link ProtectedState}).
+   * With `fresh: true` a valid token that is not fresh is refused (401 `NeedsFreshToken`); with
+   * `user: true` the user from `retrieveUser` is put in `ctx.state.user`, and none is a 401
+   * `UserLookupFailed`.
    *
-   * @param options - per-route settings (values or zero-argument functions) and `redirectOnFail`/`redirectUrl`.
+   * @param options - per-route settings (values or zero-argument functions), `fresh`, `user`
+   *   and `redirectOnFail`/`redirectUrl`.
+   *
+   * @example
+   * ```ts
+   * router.post('/password', jwt.protected({ fresh: true, user: true }), (ctx) => {
+   *   ctx.body = { changed: ctx.state.user.username }
+   * })
+   * ```
    */
+  protected(options: ProtectOptions & { user: true }): JwtMiddleware<ProtectedState & LoadedUserState<User>>
+  protected(options?: ProtectOptions): JwtMiddleware<ProtectedState>
   protected(options: ProtectOptions = {}): JwtMiddleware<ProtectedState> {
+    this.#canLoadUser(options?.user === true, 'protected({ user: true })')
     return createProtect(() => this.#parts, options)
   }
 
@@ -230,19 +248,33 @@ export class Initialize<User = any> {
    * @param options - `requireAll`, `requireAllActions`, per-route settings, `redirectOnFail`.
    * @returns middleware after which the handlers see `ctx.state.jwt` as defined ({@link ProtectedState}).
    */
+  scoped(scopes: ScopeRequirement, options: ScopedOptions & { user: true }): JwtMiddleware<ProtectedState & LoadedUserState<User>>
   scoped(scopes: ScopeRequirement, options?: ScopedOptions): JwtMiddleware<ProtectedState>
   /** `scoped(null)` and `scoped(false)` leave the route unprotected. */
   scoped(scopes: ScopeRequirement | null | false, options?: ScopedOptions): JwtMiddleware
   scoped(scopes: ScopeRequirement | null | false, options: ScopedOptions = {}): JwtMiddleware<ProtectedState> {
+    this.#canLoadUser(options?.user === true, 'scoped(..., { user: true })')
     return createScoped(() => this.#parts, scopes, options)
   }
 
   /**
    * Middleware that sets `ctx.state.user` from `retrieveUser` (null for anonymous requests). The
-   * handlers after it on a route see `ctx.state.user` as `User | null` ({@link UserState}).
+   * handlers after it on a route see `ctx.state.user` as `User | null` ({@link UserState}). With
+   * `required: true` it is a guard: no valid token is answered as `protected()` answers it, no
+   * user as a 401 `UserLookupFailed`, and the user is never null.
    */
-  injectUser(options: ProtectOptions = {}): JwtMiddleware<UserState<User>> {
+  injectUser(options: InjectUserOptions & { required: true }): JwtMiddleware<ProtectedState & LoadedUserState<User>>
+  injectUser(options?: InjectUserOptions): JwtMiddleware<UserState<User>>
+  injectUser(options: InjectUserOptions = {}): JwtMiddleware<UserState<User>> {
+    this.#canLoadUser(options?.required === true, 'injectUser({ required: true })')
     return createInjectUser<User>(() => this.#parts, options)
+  }
+
+  /** A route that must load the user is refused where it is declared when there is no retrieveUser. */
+  #canLoadUser(loads: boolean, route: string): void {
+    if (loads && !this.auth.implements('retrieveUser')) {
+      throw new InvalidConfiguration(`${route} needs the "retrieveUser" handler.`)
+    }
   }
 
   #mountEndpoints(classViews: InitializeOptions['classViews'], authMode: boolean): Map<string, BaseEndpoint> {
@@ -266,6 +298,7 @@ export class Initialize<User = any> {
       if (config.get('refreshTokenEnabled')) {
         mount(config.get('pathToRefresh'), RefreshEndpoint, this.protected({ verifyExp: false }))
       }
+      if (config.get('freshLoginEnabled')) mount(config.get('pathToFreshLogin'), FreshLoginEndpoint)
     }
     if (!Array.isArray(classViews)) throw new InvalidClassViewsFormat()
     const strict = config.get('strictSlashes')
@@ -296,7 +329,7 @@ export class Initialize<User = any> {
       const res = this.res
       for (const name of res.getHeaderNames()) res.removeHeader(name)
       Promise.resolve()
-        .then(() => parts.responses.exceptionResponse(this, error))
+        .then(() => parts.responses.failureResponse(this, error))
         .then(() => {
           const body: unknown = this.body
           const text = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body ?? null)

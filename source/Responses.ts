@@ -70,14 +70,89 @@ export function renderError(ctx: Context, error: KoaJwtError): void {
 }
 
 /**
+ * The name of a per-failure hook of {@link Responses}: the method that answers one kind of failure
+ * (docs/customising-failures.md).
+ */
+export type FailureHook =
+  | 'expiredTokenResponse'
+  | 'invalidTokenResponse'
+  | 'unauthorizedResponse'
+  | 'needsFreshTokenResponse'
+  | 'revokedTokenResponse'
+  | 'userLookupFailedResponse'
+  | 'verificationFailedResponse'
+  | 'csrfErrorResponse'
+
+/**
+ * Error code → the hook that answers it, built once. Codes not listed (scope 403, failed login,
+ * bodies, 5xx...) go to `exceptionResponse`. `ERR_JWT_REVOKED` and `ERR_JWT_CSRF` are mapped by
+ * name ahead of the errors that will carry them.
+ */
+const FAILURE_HOOKS: ReadonlyMap<string, FailureHook> = Object.freeze(
+  new Map<string, FailureHook>([
+    ['ERR_JWT_EXPIRED', 'expiredTokenResponse'],
+    ['ERR_JWT_INVALID_TOKEN', 'invalidTokenResponse'],
+    ['ERR_JWT_MALFORMED', 'invalidTokenResponse'],
+    ['ERR_JWT_INVALID_SIGNATURE', 'invalidTokenResponse'],
+    ['ERR_JWT_INVALID_ALGORITHM', 'invalidTokenResponse'],
+    ['ERR_JWT_NOT_YET_VALID', 'invalidTokenResponse'],
+    ['ERR_JWT_INVALID_AUDIENCE', 'invalidTokenResponse'],
+    ['ERR_JWT_INVALID_ISSUER', 'invalidTokenResponse'],
+    ['ERR_JWT_CLAIM_MISSING', 'invalidTokenResponse'],
+    ['ERR_JWT_INVALID_CLAIM_TYPE', 'invalidTokenResponse'],
+    ['ERR_JWT_MISSING_HEADER', 'unauthorizedResponse'],
+    ['ERR_JWT_MISSING_COOKIE', 'unauthorizedResponse'],
+    ['ERR_JWT_MISSING_QUERY_ARG', 'unauthorizedResponse'],
+    ['ERR_JWT_INVALID_HEADER', 'unauthorizedResponse'],
+    ['ERR_JWT_NEEDS_FRESH', 'needsFreshTokenResponse'],
+    ['ERR_JWT_REVOKED', 'revokedTokenResponse'],
+    ['ERR_JWT_USER_LOOKUP', 'userLookupFailedResponse'],
+    ['ERR_JWT_VERIFICATION_FAILED', 'verificationFailedResponse'],
+    ['ERR_JWT_CUSTOM_CLAIM_FAILED', 'verificationFailedResponse'],
+    ['ERR_JWT_CSRF', 'csrfErrorResponse'],
+  ]),
+)
+
+/**
+ * The hook that answers an error code, or `exceptionResponse` when no hook covers it. @internal
+ *
+ * @param code - an error's `code`.
+ * @returns the name of the method of {@link Responses} that renders it.
+ */
+export function failureHookOf(code: string): FailureHook | 'exceptionResponse' {
+  return FAILURE_HOOKS.get(code) ?? 'exceptionResponse'
+}
+
+/**
+ * Whether `responses` overrides the per-failure hook of `code` (the method it has is not the one of
+ * `Responses.prototype`). False for codes no hook covers. @internal
+ *
+ * @param responses - the instance's `Responses`.
+ * @param code - an error's `code`.
+ * @returns true when a subclass (or the instance itself) replaced that hook.
+ */
+export function overridesFailureHook(responses: Responses, code: string): boolean {
+  const hook = FAILURE_HOOKS.get(code)
+  return hook !== undefined && responses[hook] !== Responses.prototype[hook]
+}
+
+/**
  * Shapes what the built-in endpoints answer. Subclass it (`responsesClass` option) to add keys to
- * the outputs, change cookies, or render errors differently.
+ * the outputs, change cookies, or render errors differently: one hook per kind of failure
+ * (`expiredTokenResponse`, `invalidTokenResponse`, ...; docs/customising-failures.md), or
+ * `exceptionResponse` for every error at once.
  *
  * @example
  * ```ts
  * class MyResponses extends Responses {
  *   override extendAuthenticate(ctx: Context, { user }: AuthenticateResult<User>) {
  *     return { username: user.username }
+ *   }
+ *
+ *   override expiredTokenResponse(ctx: Context, error: KoaJwtError) {
+ *     ctx.status = 401
+ *     ctx.set(error.headers)
+ *     ctx.body = { status: 401, sub_status: 42, msg: 'The access token has expired' }
  *   }
  * }
  * ```
@@ -168,9 +243,141 @@ export class Responses {
 
   /**
    * Renders a library error: status, headers (`WWW-Authenticate` on 401s) and the body
-   * `{ "reasons": [...], "exception": "<Name>", "code": "ERR_JWT_..." }`.
+   * `{ "reasons": [...], "exception": "<Name>", "code": "ERR_JWT_..." }`. What every per-failure
+   * hook does by default, and the answer to the failures no hook covers (scope 403, failed login,
+   * request bodies, 5xx...): override it to change every error body at once.
+   *
+   * @param ctx - the request's context.
+   * @param error - the error as rendered: status, code and headers are final.
+   * @returns nothing, or a promise that settles once the response is written.
    */
   exceptionResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
     renderError(ctx, error)
+  }
+
+  /**
+   * Renders a library error through the hook of its kind, chosen by `error.code` (not by class:
+   * the guards answer with an `Unauthorized` that keeps the failure's code): `expiredTokenResponse`,
+   * `invalidTokenResponse`, ..., else `exceptionResponse`. Every place that renders a library
+   * error calls it (the guards, the endpoints, the app-wide renderer); call it from your own
+   * middleware to answer a library error the way the library would. Override the hooks rather
+   * than this method: `GET /auth/verify` keeps its `{ valid: false, ... }` body unless the hook of
+   * the failure's kind is overridden.
+   *
+   * @param ctx - the request's context.
+   * @param error - the library error to render.
+   * @returns what the hook returns: nothing, or a promise that settles once the response is written.
+   */
+  failureResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
+    const hook = FAILURE_HOOKS.get(error.code)
+    return hook === undefined ? this.exceptionResponse(ctx, error) : this[hook](ctx, error)
+  }
+
+  /**
+   * Answers an expired access token (`ERR_JWT_EXPIRED`): flask-jwt-extended's
+   * `expired_token_loader`. Default: {@link Responses.exceptionResponse} (401).
+   *
+   * @param ctx - the request's context.
+   * @param error - the error as rendered (on protected routes an `Unauthorized`, code `ERR_JWT_EXPIRED`).
+   * @returns nothing, or a promise that settles once the response is written.
+   */
+  expiredTokenResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
+    return this.exceptionResponse(ctx, error)
+  }
+
+  /**
+   * Answers a token that is not valid: malformed, bad signature, wrong algorithm, or a registered
+   * claim that fails (`nbf`/`iat` in the future, audience, issuer, missing `exp`, wrong claim
+   * type). Codes `ERR_JWT_INVALID_TOKEN` (what protected routes answer outside debug mode for
+   * every structural or signature failure), `ERR_JWT_MALFORMED`, `ERR_JWT_INVALID_SIGNATURE`,
+   * `ERR_JWT_INVALID_ALGORITHM`, `ERR_JWT_NOT_YET_VALID`, `ERR_JWT_INVALID_AUDIENCE`,
+   * `ERR_JWT_INVALID_ISSUER`, `ERR_JWT_CLAIM_MISSING`, `ERR_JWT_INVALID_CLAIM_TYPE`:
+   * flask-jwt-extended's `invalid_token_loader`. Default: {@link Responses.exceptionResponse}
+   * (401, 400 in debug mode for structural failures).
+   *
+   * @param ctx - the request's context.
+   * @param error - the error as rendered.
+   * @returns nothing, or a promise that settles once the response is written.
+   */
+  invalidTokenResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
+    return this.exceptionResponse(ctx, error)
+  }
+
+  /**
+   * Answers a request without a token, or with a malformed authorization header
+   * (`ERR_JWT_MISSING_HEADER`, `ERR_JWT_MISSING_COOKIE`, `ERR_JWT_MISSING_QUERY_ARG`,
+   * `ERR_JWT_INVALID_HEADER`): flask-jwt-extended's `unauthorized_loader`. Default:
+   * {@link Responses.exceptionResponse} (401 on protected routes, 400 in debug mode).
+   *
+   * @param ctx - the request's context.
+   * @param error - the error as rendered.
+   * @returns nothing, or a promise that settles once the response is written.
+   */
+  unauthorizedResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
+    return this.exceptionResponse(ctx, error)
+  }
+
+  /**
+   * Answers a valid token that is not fresh on a route that requires a fresh one
+   * (`ERR_JWT_NEEDS_FRESH`, `NeedsFreshToken`): flask-jwt-extended's `needs_fresh_token_loader`.
+   * Default: {@link Responses.exceptionResponse} (401).
+   *
+   * @param ctx - the request's context.
+   * @param error - the error as rendered.
+   * @returns nothing, or a promise that settles once the response is written.
+   */
+  needsFreshTokenResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
+    return this.exceptionResponse(ctx, error)
+  }
+
+  /**
+   * Answers a revoked token (`ERR_JWT_REVOKED`, raised once token revocation exists):
+   * flask-jwt-extended's `revoked_token_loader`. Default: {@link Responses.exceptionResponse}.
+   *
+   * @param ctx - the request's context.
+   * @param error - the error as rendered.
+   * @returns nothing, or a promise that settles once the response is written.
+   */
+  revokedTokenResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
+    return this.exceptionResponse(ctx, error)
+  }
+
+  /**
+   * Answers a valid token whose user `retrieveUser` did not find on a route that requires one
+   * (`ERR_JWT_USER_LOOKUP`, `UserLookupFailed`): flask-jwt-extended's `user_lookup_error_loader`.
+   * Default: {@link Responses.exceptionResponse} (401).
+   *
+   * @param ctx - the request's context.
+   * @param error - the error as rendered.
+   * @returns nothing, or a promise that settles once the response is written.
+   */
+  userLookupFailedResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
+    return this.exceptionResponse(ctx, error)
+  }
+
+  /**
+   * Answers a token refused by an extra verification or a custom claim
+   * (`ERR_JWT_VERIFICATION_FAILED`, `ERR_JWT_CUSTOM_CLAIM_FAILED`): flask-jwt-extended's
+   * `token_verification_failed_loader`. Default: {@link Responses.exceptionResponse} (401).
+   *
+   * @param ctx - the request's context.
+   * @param error - the error as rendered.
+   * @returns nothing, or a promise that settles once the response is written.
+   */
+  verificationFailedResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
+    return this.exceptionResponse(ctx, error)
+  }
+
+  /**
+   * Answers a failed CSRF check in cookie mode (`ERR_JWT_CSRF`, raised once CSRF protection
+   * exists): the CSRF half of flask-jwt-extended's `unauthorized_loader`. Default:
+   * {@link Responses.exceptionResponse}.
+   *
+   * @param ctx - the request's context.
+   * @param error - the error as rendered.
+   * @returns nothing, or a promise that settles once the response is written.
+   */
+  csrfErrorResponse(ctx: Context, error: KoaJwtError): void | Promise<void> {
+    return this.exceptionResponse(ctx, error)
   }
 }

@@ -37,6 +37,8 @@ export const ERROR_CODES = {
   ERR_JWT_VERIFICATION_FAILED: 401,
   ERR_JWT_UNAUTHORIZED: 401,
   ERR_JWT_INVALID_SCOPE: 403,
+  ERR_JWT_NEEDS_FRESH: 401,
+  ERR_JWT_USER_LOOKUP: 401,
   ERR_JWT_AUTHENTICATE_NOT_IMPLEMENTED: 500,
   ERR_JWT_REFRESH_NOT_IMPLEMENTED: 500,
   ERR_JWT_SCOPES_NOT_IMPLEMENTED: 500,
@@ -85,10 +87,13 @@ function bearerChallenge(code: string, status: number, description: string): str
     return 'Bearer'
   }
   if (code === 'ERR_JWT_INVALID_HEADER') return 'Bearer error="invalid_request"'
+  // RFC 9470 §3: the token is valid, the authentication behind it is not recent enough. A client
+  // keeps the token (invalid_token would tell it to drop it) and asks the user to log in again.
+  const error = code === 'ERR_JWT_NEEDS_FRESH' ? 'insufficient_user_authentication' : 'invalid_token'
   // RFC 6750 §3: error_description is printable ASCII without '"' and '\\'; anything else (a
   // translated message, a control character) would make Node refuse the header and the 401 a 500.
   const safe = description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')
-  return `Bearer error="invalid_token", error_description="${safe}"`
+  return `Bearer error="${error}", error_description="${safe}"`
 }
 
 /**
@@ -228,6 +233,28 @@ export class InvalidVerificationError extends KoaJwtError {
   static override readonly code: ErrorCode = 'ERR_JWT_VERIFICATION_FAILED'
   static override readonly defaultMessage = 'Verifications were not met.'
   override name = 'InvalidVerificationError'
+}
+
+/**
+ * A valid token that is not fresh (or whose freshness window has passed) on a route that requires a
+ * fresh one (`protected({ fresh: true })`): log in again, e.g. through the fresh-login endpoint. 401.
+ */
+export class NeedsFreshToken extends KoaJwtError {
+  static override readonly status = 401
+  static override readonly code: ErrorCode = 'ERR_JWT_NEEDS_FRESH'
+  static override readonly defaultMessage = 'Fresh token required.'
+  override name = 'NeedsFreshToken'
+}
+
+/**
+ * `retrieveUser` found no user for a valid token on a route that requires one
+ * (`protected({ user: true })`, `injectUser({ required: true })`). 401.
+ */
+export class UserLookupFailed extends KoaJwtError {
+  static override readonly status = 401
+  static override readonly code: ErrorCode = 'ERR_JWT_USER_LOOKUP'
+  static override readonly defaultMessage = 'User not found.'
+  override name = 'UserLookupFailed'
 }
 
 /** Auth mode is on but no `authenticate` handler was given. Start-up error. */

@@ -14,6 +14,7 @@ export { Responses, renderError } from './Responses'
 export type {
   AuthenticateResult,
   ErrorBody,
+  FailureHook,
   RefreshResult,
   RetrieveUserResult,
   TokenResponseOptions,
@@ -28,6 +29,7 @@ export { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
 export { RefreshEndpoint } from './endpoints/RefreshEndpoint'
 export { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
 export { VerifyEndpoint } from './endpoints/VerifyEndpoint'
+export { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
 export { injectUser } from './middleware/inject-user'
 export { protect, protect as protected } from './middleware/protect'
 export { scoped } from './middleware/scoped'
@@ -50,6 +52,7 @@ export {
 } from './core/scope-matcher'
 export type { ScopeMatchOptions, ScopeTuple, ScopeValidatorOverride } from './core/scope-matcher'
 export { checkClaims, decodeUnverified, signToken, verifySignature } from './core/token'
+export { isFresh } from './core/freshness'
 export type { ClaimRules, JwtPayload } from './core/token'
 export { VerifyCache, deepFreeze } from './core/verify-cache'
 export type { VerifyCacheOptions } from './core/verify-cache'
@@ -62,9 +65,12 @@ export type {
   EndpointClass,
   Handlers,
   InitializeOptions,
+  FailureRouteOptions,
   InjectedUser,
+  InjectUserOptions,
   JwtMiddleware,
   JwtState,
+  LoadedUserState,
   ProtectedState,
   ProtectOptions,
   RouteOverrides,

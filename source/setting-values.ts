@@ -104,6 +104,16 @@ export function normalizeSetting(name: SettingName, value: unknown, fromEnv = fa
       }
       return seconds
     }
+    case 'freshness': {
+      // true, or the seconds a login token stays fresh; false would be a login that is never
+      // fresh, which no route requiring freshness could then accept.
+      if (value === true || (fromEnv && typeof value === 'string' && value.trim().toLowerCase() === 'true')) return true
+      const seconds = parseSeconds(value)
+      if (seconds === undefined) {
+        fail(name, 'true, or a number of seconds (>= 0) or a time span such as "15m"', value, false)
+      }
+      return seconds
+    }
     case 'nullableString':
       // '' is off, as in an environment preset: sanic-jwt adds no claim for a falsy claim_iss, and
       // requiring a claim that no token carries would refuse every token (reference §7.2.16).

@@ -55,6 +55,11 @@ export interface Settings {
   authorizationHeaderPrefix: string
   /** Reserved (as in sanic-jwt). @default 'Refresh' */
   authorizationHeaderRefreshPrefix: string
+  /**
+   * Accept tokens without `exp` (issued with `generateAccessToken(user, { expirationDelta: false })`).
+   * A token that has `exp` is still checked. @default false
+   */
+  allowNoExpiration: boolean
   /** When set, tokens get this `aud` and must carry it; when null, a token carrying `aud` is refused. @default null */
   claimAud: string | string[] | null
   /** Adds `iat` (issued at) to tokens. @default false */
@@ -97,14 +102,24 @@ export interface Settings {
   doProtection: boolean
   /** Access-token lifetime in seconds (a number or a span such as '30m'). @default 1800 */
   expirationDelta: number
+  /** Mount `POST {urlPrefix}{pathToFreshLogin}`: `authenticate` again, answer a fresh access token only. @default false */
+  freshLoginEnabled: boolean
   /** Zero-argument function (sync or async) returning a new refresh token. @default 48 random hex characters */
   generateRefreshToken: () => string | Promise<string>
   /** Clock-skew tolerance in seconds for `exp`, `nbf` and `iat`; also added into `nbf`. @default 180 */
   leeway: number
+  /**
+   * The `fresh` claim of tokens from `POST /auth` (and the fresh-login endpoint): `true`, or a
+   * number of seconds (a span such as '15m' too) for which the token counts as fresh (stored as
+   * the epoch `iat + n`). Refreshed tokens are never fresh. @default true
+   */
+  loginFreshness: true | number
   /** Redirect target for `redirectOnFail` when no `redirectUrl` is given. @default '/index.html' */
   loginRedirectUrl: string
   /** Path of the login endpoint under `urlPrefix`. @default '/' */
   pathToAuthenticate: string
+  /** Path of the fresh-login endpoint under `urlPrefix` (with `freshLoginEnabled`). @default '/fresh' */
+  pathToFreshLogin: string
   /** Path of the refresh endpoint under `urlPrefix`. @default '/refresh' */
   pathToRefresh: string
   /** Path of the me endpoint under `urlPrefix`. @default '/me' */
@@ -168,7 +183,9 @@ export type SettingsInput = {
     ? number | string
     : K extends 'cookieExpires'
       ? Date | number | string | null
-      : Settings[K]
+      : K extends 'loginFreshness'
+        ? true | number | string
+        : Settings[K]
 } & { [A in AliasName]: Settings[(typeof ALIASES)[A]] }
 
 type Kind =
@@ -188,6 +205,7 @@ type Kind =
   | 'token'
   | 'cookieDomain'
   | 'cookiePath'
+  | 'freshness'
 
 /** @internal */
 export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
@@ -197,6 +215,7 @@ export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   authorizationHeader: 'token',
   authorizationHeaderPrefix: 'prefix',
   authorizationHeaderRefreshPrefix: 'prefix',
+  allowNoExpiration: 'boolean',
   claimAud: 'audience',
   claimIat: 'boolean',
   claimIss: 'nullableString',
@@ -218,10 +237,13 @@ export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   debug: 'boolean',
   doProtection: 'boolean',
   expirationDelta: 'seconds',
+  freshLoginEnabled: 'boolean',
   generateRefreshToken: 'function',
   leeway: 'seconds',
+  loginFreshness: 'freshness',
   loginRedirectUrl: 'string',
   pathToAuthenticate: 'path',
+  pathToFreshLogin: 'path',
   pathToRefresh: 'path',
   pathToRetrieveUser: 'path',
   pathToVerify: 'path',
@@ -251,6 +273,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   authorizationHeader: 'authorization',
   authorizationHeaderPrefix: 'Bearer',
   authorizationHeaderRefreshPrefix: 'Refresh',
+  allowNoExpiration: false,
   claimAud: null,
   claimIat: false,
   claimIss: null,
@@ -272,10 +295,13 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   debug: false,
   doProtection: true,
   expirationDelta: 60 * 5 * 6,
+  freshLoginEnabled: false,
   generateRefreshToken: () => generateToken(),
   leeway: 60 * 3,
+  loginFreshness: true,
   loginRedirectUrl: '/index.html',
   pathToAuthenticate: '/',
+  pathToFreshLogin: '/fresh',
   pathToRefresh: '/refresh',
   pathToRetrieveUser: '/me',
   pathToVerify: '/verify',

@@ -84,6 +84,16 @@ export interface ProtectedState {
 export type InjectedUser<User> = 0 extends 1 & User ? Unchecked : User
 
 /**
+ * What `protected({ user: true })`, `scoped(..., { user: true })` and
+ * `injectUser({ required: true })` add to the state of the handlers after them: the user that
+ * `retrieveUser` found, never null.
+ */
+export interface LoadedUserState<User = Unchecked> {
+  /** The user returned by `retrieveUser` for the request's token. */
+  user: InjectedUser<User>
+}
+
+/**
  * What `injectUser()` adds to the state of the handlers after it on a route: `ctx.state.user` is
  * the user or null (anonymous request), never undefined.
  */
@@ -127,13 +137,39 @@ export type RouteOverrides = {
   [K in keyof SettingsInput]?: SettingsInput[K] | (() => SettingsInput[K]) | undefined
 }
 
-/** Options of `protected()` and `injectUser()`. */
-export type ProtectOptions = RouteOverrides & {
+/** What `protected()`, `scoped()` and a required `injectUser()` do when they refuse a request. */
+export interface FailureRouteOptions {
   /** On failure, redirect (302) instead of answering 401. @default false */
   redirectOnFail?: boolean
   /** Where to redirect on failure. @default the `loginRedirectUrl` setting */
   redirectUrl?: string
 }
+
+/** Options of `protected()` (and of `scoped()`). */
+export type ProtectOptions = RouteOverrides &
+  FailureRouteOptions & {
+    /**
+     * Refuse a valid token that is not fresh (claim `fresh` not true, or its time passed) with 401
+     * `NeedsFreshToken` (flask-jwt-extended's `jwt_required(fresh=True)`). @default false
+     */
+    fresh?: boolean
+    /**
+     * Load the user with `retrieveUser` into `ctx.state.user`; no user for a valid token is a 401
+     * `UserLookupFailed` (flask-jwt-extended's user lookup). @default false
+     */
+    user?: boolean
+  }
+
+/** Options of `injectUser()`. */
+export type InjectUserOptions = RouteOverrides &
+  FailureRouteOptions & {
+    /**
+     * Make it a guard: no valid token is answered as `protected()` answers it, and no user for a
+     * valid token is a 401 `UserLookupFailed`. Without it an anonymous request gets
+     * `ctx.state.user = null`. The redirect options apply only when it is required. @default false
+     */
+    required?: boolean
+  }
 
 /** Options of `scoped()`. */
 export type ScopedOptions = ProtectOptions & {

@@ -119,17 +119,25 @@ const REFERENCE_DEFAULTS: Readonly<Record<string, unknown>> = {
   verifyExp: true,
 }
 const FUNCTION_SETTINGS = ['generateRefreshToken', 'clock']
+/** Settings of flask-jwt-extended's features (fresh tokens, tokens without exp), with their defaults. */
+const FLASK_DEFAULTS: Readonly<Record<string, unknown>> = {
+  allowNoExpiration: false,
+  freshLoginEnabled: false,
+  loginFreshness: true,
+  pathToFreshLogin: '/fresh',
+}
 
 describe('Configuration: defaults (reference §2.1)', () => {
-  it('has exactly the settings of the reference table, without blueprintName, plus clock', () => {
+  it('has exactly the settings of the reference table, without blueprintName, plus clock and the flask-jwt-extended features', () => {
     expect([...SETTING_NAMES]).to.have.members([
       ...Object.keys(REFERENCE_DEFAULTS),
       ...FUNCTION_SETTINGS,
+      ...Object.keys(FLASK_DEFAULTS),
     ])
     expect(Object.keys(DEFAULTS)).to.have.members([...SETTING_NAMES])
   })
 
-  for (const [name, value] of Object.entries(REFERENCE_DEFAULTS)) {
+  for (const [name, value] of Object.entries({ ...REFERENCE_DEFAULTS, ...FLASK_DEFAULTS })) {
     it(`defaults ${name} to ${inspect(value)}`, () => {
       expect((DEFAULTS as unknown as Record<string, unknown>)[name]).to.deep.equal(value)
       if (name !== 'secret') expect(make({ secret: 'x' }).get(name)).to.deep.equal(value)

@@ -286,3 +286,72 @@ export function errorTypes(): void {
   const unknownCode: ErrorCode = 'ERR_SOMETHING_ELSE'
   use(code, status, reasons, unknownCode)
 }
+
+/** Route requirements: `user: true` and `required: true` make the user non-null; `fresh` is a boolean. */
+export function requirementTypes(): void {
+  const app = new Koa()
+  const jwt = new Initialize<User>(app, {
+    secret: 'secret',
+    authenticate: () => ({ user_id: 1, username: 'ada' }),
+    retrieveUser: () => ({ user_id: 1, username: 'ada' }),
+  })
+  const router = new Router<JwtState<User, Payload>>()
+
+  router.get('/password', jwt.protected({ user: true }), (ctx) => {
+    const user: User = ctx.state.user
+    const name: string = ctx.state.user.username
+    const id: number = ctx.state.jwt.user_id
+    // @ts-expect-error the user keeps its type
+    const wrong: number = ctx.state.user.username
+    use(user, name, id, wrong)
+  })
+  router.get('/fresh-user', jwt.protected({ fresh: true, user: true }), (ctx) => {
+    const name: string = ctx.state.user.username
+    use(name)
+  })
+  router.get('/scoped-user', jwt.scoped('admin', { user: true }), (ctx) => {
+    const name: string = ctx.state.user.username
+    use(name)
+  })
+  router.get('/required', jwt.injectUser({ required: true }), (ctx) => {
+    const user: User = ctx.state.user
+    const name: string = ctx.state.user.username
+    const id: number = ctx.state.jwt.user_id
+    use(user, name, id)
+  })
+  router.get('/kit-required', kit.protect({ user: true }), kit.injectUser({ required: true }), (ctx) => {
+    const name: string = ctx.state.user.username
+    use(name)
+  })
+  router.get('/optional', jwt.injectUser(), (ctx) => {
+    const user: User | null = ctx.state.user
+    // @ts-expect-error without required the user may be null
+    const name: string = ctx.state.user.username
+    use(user, name)
+  })
+  router.get('/not-required', jwt.injectUser({ required: false }), (ctx) => {
+    // @ts-expect-error required: false is the optional form: the user may be null
+    const name: string = ctx.state.user.username
+    use(name)
+  })
+  router.get('/fresh-only', jwt.protected({ fresh: true }), (ctx) => {
+    // @ts-expect-error fresh says nothing about the user
+    const name: string = ctx.state.user.username
+    use(name)
+  })
+
+  const loaded: JwtMiddleware<kit.ProtectedState & kit.LoadedUserState<User>> = jwt.protected({ user: true })
+  const fresh: ProtectOptions = { fresh: true, user: false }
+  use(loaded, fresh)
+
+  // @ts-expect-error fresh is a boolean
+  jwt.protected({ fresh: 'yes' })
+  // @ts-expect-error user is a boolean
+  jwt.scoped('admin', { user: 'yes' })
+  // @ts-expect-error required is a boolean
+  jwt.injectUser({ required: 1 })
+  // @ts-expect-error fresh is a boolean on the module-level form too
+  kit.protect({ fresh: 'yes' })
+  // @ts-expect-error required is an option of injectUser(), not of protected()
+  jwt.protected({ required: true })
+}

@@ -8,13 +8,14 @@ import type { KeyObject } from 'node:crypto'
 
 import type { Claim, ClaimClass } from '../Claim'
 import type { Configuration } from '../Configuration'
-import { InvalidPayload, MissingRegisteredClaim, RequiredKeysNotFound } from '../errors'
-import { normalizeSetting } from '../setting-values'
+import { InvalidConfiguration, InvalidPayload, MissingRegisteredClaim, RequiredKeysNotFound } from '../errors'
+import { normalizeSetting, parseSeconds } from '../setting-values'
 import { isAsymmetric, type Algorithm } from '../settings'
 import { setupClaims, withInline } from './claims'
 import type { KeyStore, UserSecretSource } from './KeyStore'
 import { isThenable } from './thenable'
 import { readClock, signToken, type JwtPayload } from './token'
+import { warnOnce } from './warnings'
 import { isPlainObject, userDict } from './users'
 
 /** The settings that signing an access token reads. */
@@ -46,7 +47,7 @@ export interface IssuingHooks<User> extends UserSecretSource {
     user: User,
     inlineClaims?: readonly ClaimClass<User>[],
     ctx?: object,
-    expirationDelta?: number,
+    expirationDelta?: number | false,
   ): JwtPayload | Promise<JwtPayload>
   extendPayload(payload: JwtPayload, user?: User): JwtPayload | void | Promise<JwtPayload | void>
   addScopesToPayload(user: User, ctx?: object): unknown
@@ -58,8 +59,8 @@ export interface IssueOptions<User> {
   readonly extendPayload?:
     | ((payload: JwtPayload, user: User) => JwtPayload | void | Promise<JwtPayload | void>)
     | undefined
-  readonly expirationDelta?: number | string | undefined
-  readonly fresh?: boolean | number | undefined
+  readonly expirationDelta?: number | string | false | undefined
+  readonly fresh?: boolean | number | string | undefined
   readonly ctx?: object | undefined
 }
 
@@ -98,19 +99,19 @@ export class TokenIssuer<User> {
   }
 
   /**
-   * Adds `exp` and, when configured, `iss`, `iat`, `nbf`, `aud`, then the custom claims in order;
-   * synchronous until a claim's setup returns a promise.
+   * Adds `exp` (none when `expirationDelta` is false) and, when configured, `iss`, `iat`, `nbf`,
+   * `aud`, then the custom claims in order; synchronous until a claim's setup returns a promise.
    */
   addClaims(
     payload: JwtPayload,
     user: User,
     inlineClaims: readonly ClaimClass<User>[] | undefined,
     ctx: object | undefined,
-    expirationDelta: number | undefined,
+    expirationDelta: number | false | undefined,
   ): JwtPayload | Promise<JwtPayload> {
     const rules = this.#rules(ctx)
     const now = Math.floor(readClock(rules.clock))
-    payload.exp = Math.floor(now + (expirationDelta ?? rules.expirationDelta))
+    if (expirationDelta !== false) payload.exp = Math.floor(now + (expirationDelta ?? rules.expirationDelta))
     if (rules.issuer) payload.iss = rules.issuer
     if (rules.claimIat) payload.iat = now
     if (rules.claimNbf) payload.nbf = Math.floor(now + rules.leeway + rules.claimNbfDelta)
@@ -122,7 +123,8 @@ export class TokenIssuer<User> {
    * Builds and signs an access token: buildPayload → addClaims → extendPayload → scopes →
    * required-claim check → inline extendPayload → `fresh` → sign.
    *
-   * @throws InvalidPayload, MissingRegisteredClaim, InvalidRetrieveUserObject, RequiredKeysNotFound
+   * @throws InvalidPayload, MissingRegisteredClaim, InvalidRetrieveUserObject, RequiredKeysNotFound;
+   *   InvalidConfiguration for an `expirationDelta` or `fresh` option of the wrong type.
    */
   async issue(hooks: IssuingHooks<User>, user: User, options: IssueOptions<User>): Promise<string> {
     const { ctx } = options
@@ -136,10 +138,8 @@ export class TokenIssuer<User> {
     }
     // Validated like the setting, without override(): its AsyncLocalStorage would turn on async
     // hooks for the whole process from the first such call (every await ~2-3x slower on Node 20).
-    const delta =
-      options.expirationDelta === undefined
-        ? undefined
-        : (normalizeSetting('expirationDelta', options.expirationDelta) as number)
+    const delta = expirationOption(options.expirationDelta)
+    const fresh = freshnessOption(options.fresh)
     const claimed =
       hooks.addClaims === base.addClaims
         ? this.addClaims(payload, user, options.customClaims, ctx, delta)
@@ -155,15 +155,32 @@ export class TokenIssuer<User> {
       if (isThenable(scopes)) scopes = await scopes
       payload[rules.scopesName] = Array.isArray(scopes) ? scopes : [scopes]
     }
-    this.#requireClaims(payload, rules, options.customClaims)
+    this.#requireClaims(payload, rules, options.customClaims, delta !== false)
     if (options.extendPayload) payload = (await options.extendPayload(payload, user)) ?? payload
-    if (options.fresh !== undefined) payload.fresh = options.fresh
-    return signToken(payload, await this.#signingKey(hooks, payload, rules), rules.algorithm)
+    if (fresh !== undefined) {
+      // A window is fresh until iat + n: the token's own iat when it has one, else now.
+      const iat = typeof payload.iat === 'number' ? payload.iat : Math.floor(readClock(rules.clock))
+      payload.fresh = fresh === true || fresh === false ? fresh : iat + fresh
+    }
+    const token = signToken(payload, await this.#signingKey(hooks, payload, rules), rules.algorithm)
+    if (delta === false) {
+      warnOnce(
+        'KOA_JWT_NO_EXPIRATION',
+        'an access token without "exp" was issued (expirationDelta: false): it stays valid until the key changes, ' +
+          'and is accepted only where "allowNoExpiration" is on. Keep such tokens for API clients, and revoke them by key or by a check of your own.',
+      )
+    }
+    return token
   }
 
   /** @throws MissingRegisteredClaim naming every registered or custom claim the payload lacks. */
-  #requireClaims(payload: JwtPayload, rules: SignRules, inline: readonly ClaimClass<User>[] | undefined): void {
-    const missing = rules.registered.filter((name) => !(name in payload))
+  #requireClaims(
+    payload: JwtPayload,
+    rules: SignRules,
+    inline: readonly ClaimClass<User>[] | undefined,
+    expires: boolean,
+  ): void {
+    const missing = rules.registered.filter((name) => !(name in payload) && (expires || name !== 'exp'))
     for (const claim of withInline(this.#claims, inline)) {
       if (!(claim.getKey() in payload)) missing.push(claim.getKey())
     }
@@ -204,4 +221,31 @@ export class TokenIssuer<User> {
     if (rules.audience) registered.push('aud')
     return { ...rules, registered }
   }
+}
+
+/**
+ * The `expirationDelta` option of one token: seconds (a number or a span such as '5m'), or false
+ * for a token without `exp`. Validated like the setting, without override(): its
+ * AsyncLocalStorage would turn on async hooks for the whole process from the first such call.
+ *
+ * @throws InvalidConfiguration
+ */
+function expirationOption(value: unknown): number | false | undefined {
+  if (value === undefined || value === false) return value
+  return normalizeSetting('expirationDelta', value) as number
+}
+
+/**
+ * The `fresh` option of one token: true, false, or the seconds it stays fresh (a number or a span
+ * such as '15m', as the `loginFreshness` setting takes them).
+ *
+ * @throws InvalidConfiguration
+ */
+function freshnessOption(value: unknown): boolean | number | undefined {
+  if (value === undefined || typeof value === 'boolean') return value
+  const seconds = parseSeconds(value)
+  if (seconds === undefined || !Number.isFinite(seconds)) {
+    throw new InvalidConfiguration('the "fresh" option must be true, false, or a number of seconds (>= 0) or a time span such as "15m".')
+  }
+  return seconds
 }

@@ -25,6 +25,7 @@ export interface VerifyRules {
   readonly clock: () => number
   readonly leeway: number
   readonly verifyExp: boolean
+  readonly allowNoExpiration: boolean
   readonly audience: string | string[] | null
   readonly issuer: string | null
   /** The verification key of these settings. */
@@ -58,6 +59,7 @@ export class TokenVerifier {
       clock: config.get('clock', ctx),
       leeway: config.get('leeway', ctx),
       verifyExp: config.get('verifyExp', ctx),
+      allowNoExpiration: config.get('allowNoExpiration', ctx),
       audience: config.get('claimAud', ctx),
       issuer: config.get('claimIss', ctx),
       key: keys.compiled(ctx).verifyKey,
@@ -156,6 +158,7 @@ export class TokenVerifier {
       now,
       leeway: rules.leeway,
       verifyExp: rules.verifyExp,
+      allowNoExpiration: rules.allowNoExpiration,
       audience: rules.audience,
       issuer: rules.issuer,
     })

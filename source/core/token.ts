@@ -170,6 +170,8 @@ export interface ClaimRules {
   readonly now: number
   readonly leeway: number
   readonly verifyExp: boolean
+  /** A token without `exp` passes (one with `exp` is still checked). Default false. */
+  readonly allowNoExpiration?: boolean
   readonly audience: string | readonly string[] | null
   readonly issuer: string | null
 }
@@ -178,8 +180,8 @@ const isTime = (value: unknown): value is number => typeof value === 'number' &&
 
 /**
  * The registered-claim rules of PyJWT 2 as sanic-jwt uses them, with two fixes: `exp` is required
- * while `verifyExp` is on (reference §7.2.20), and a missing required `aud`/`iss` is a 401, not a
- * crash (§7.2.16).
+ * while `verifyExp` is on (reference §7.2.20) unless `allowNoExpiration`, and a missing required
+ * `aud`/`iss` is a 401, not a crash (§7.2.16).
  *
  * @throws InvalidToken
  */
@@ -190,7 +192,8 @@ export function checkClaims(payload: JwtPayload, rules: ClaimRules): void {
   const now = Math.floor(rules.now)
   const { leeway } = rules
   const { exp, nbf, iat } = payload
-  if (rules.verifyExp) {
+  // A token issued without exp (expirationDelta: false) passes only where the instance allows it.
+  if (rules.verifyExp && !(exp === undefined && rules.allowNoExpiration === true)) {
     if (exp === undefined) {
       throw tokenError('ERR_JWT_CLAIM_MISSING', 'Token is missing the "exp" claim.')
     }

@@ -6,14 +6,16 @@ import { TokenEndpoint } from './TokenEndpoint'
 
 /** `POST /auth`: checks credentials through `authenticate` and answers the tokens. */
 export class AuthenticateEndpoint extends TokenEndpoint {
-  /** Authenticates, then answers `{ access_token }` (+ `refresh_token`, + extendAuthenticate keys) and sets cookies in cookie mode. */
+  /**
+   * Authenticates, then answers `{ access_token }` (+ `refresh_token`, + extendAuthenticate keys)
+   * and sets cookies in cookie mode. The access token's `fresh` claim is the `loginFreshness`
+   * setting.
+   */
   async post(ctx: Context): Promise<void> {
     const { auth, config, responses } = this
-    // Handlers are awaited only when they return a promise: a sync hook costs no microtask turn.
-    let user: unknown = auth.authenticate(ctx)
+    let user = this.authenticateUser(ctx)
     if (isThenable(user)) user = await user
-    if (user === null || user === undefined) throw new InvalidRetrieveUserObject()
-    const accessToken = await auth.generateAccessToken(user, { ctx })
+    const accessToken = await auth.generateAccessToken(user, { ctx, fresh: config.get('loginFreshness', ctx) })
     const output: Record<string, unknown> = { [config.get('accessTokenName', ctx)]: accessToken }
     let refreshToken: string | undefined
     if (config.get('refreshTokenEnabled', ctx)) {
@@ -28,4 +30,22 @@ export class AuthenticateEndpoint extends TokenEndpoint {
     const sent = responses.getTokenResponse(ctx, accessToken, shaped as Record<string, unknown>, { refreshToken })
     if (sent !== undefined) await sent
   }
+
+  /**
+   * Runs the `authenticate` handler (awaited only when it returns a promise: a sync handler costs
+   * no microtask turn).
+   *
+   * @returns the user.
+   * @throws InvalidRetrieveUserObject when the handler returns null or undefined.
+   */
+  protected authenticateUser(ctx: Context): unknown {
+    const user: unknown = this.auth.authenticate(ctx)
+    if (isThenable(user)) return Promise.resolve(user).then(present)
+    return present(user)
+  }
+}
+
+function present(user: unknown): unknown {
+  if (user === null || user === undefined) throw new InvalidRetrieveUserObject()
+  return user
 }

@@ -8,6 +8,14 @@ import { isThenable } from '../core/thenable'
 import { endpointOfRequest } from '../registry'
 import { readBody } from './body'
 
+/**
+ * Requests whose failure hook, called by a verb method (`GET /auth/verify` calls the hook the user
+ * overrode), threw: that error is the renderer's own, so it reaches Koa's error handling as it
+ * would from any other renderer, instead of being rendered again. Set only on that failure path;
+ * weak, so nothing outlives the request. @internal
+ */
+export const failedRendering = new WeakSet<Context>()
+
 /** What an endpoint is constructed with. */
 export interface EndpointInit {
   readonly config: Configuration
@@ -102,7 +110,8 @@ export class BaseEndpoint {
   /**
    * The Koa middleware that serves one verb: reads the body (not for `get` and `options`), runs
    * `decorators`, `doIncoming`, the verb method, `doOutput` and `doResponse`, and renders library
-   * errors through `responses`. `Initialize` calls it once per verb when it mounts the endpoint.
+   * errors through `responses.failureResponse` (the hook of each failure's kind). `Initialize`
+   * calls it once per verb when it mounts the endpoint.
    */
   handler(verb: Verb): Middleware {
     const decorators = (this.constructor as typeof BaseEndpoint).decorators
@@ -124,7 +133,7 @@ export class BaseEndpoint {
       if (response !== undefined) await response
     }
     const fail = (ctx: Context, error: unknown): void | Promise<void> =>
-      this.responses.exceptionResponse(ctx, this.#asLibraryError(error))
+      this.responses.failureResponse(ctx, this.#asLibraryError(ctx, error))
     // Without decorators (the common case) one promise chain, no second coroutine per request.
     const direct = (ctx: Context): Promise<void> => run(ctx).then(undefined, (error: unknown) => fail(ctx, error))
     const decorated = async (ctx: Context): Promise<void> => {
@@ -150,7 +159,8 @@ export class BaseEndpoint {
     return endpoint
   }
 
-  #asLibraryError(error: unknown): KoaJwtError {
+  #asLibraryError(ctx: Context, error: unknown): KoaJwtError {
+    if (failedRendering.delete(ctx)) throw error
     const converted = error instanceof KoaJwtError || this.wrapsHandlerErrors ? asLibraryError(error) : error
     if (!(converted instanceof KoaJwtError)) throw error
     return converted

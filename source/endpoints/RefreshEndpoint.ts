@@ -39,7 +39,8 @@ export class RefreshEndpoint extends TokenEndpoint {
     }
     const stored = await auth.retrieveRefreshToken(userId, ctx)
     auth.compareRefreshTokens(stored, sent)
-    const accessToken = await auth.generateAccessToken(user, { ctx })
+    // A refreshed token is never fresh: freshness comes from entering the credentials.
+    const accessToken = await auth.generateAccessToken(user, { ctx, fresh: false })
     const output: Record<string, unknown> = { [config.get('accessTokenName', ctx)]: accessToken }
     const storedText = Buffer.isBuffer(stored) ? stored.toString('utf8') : (stored ?? undefined)
     Object.assign(

@@ -26,7 +26,7 @@ import type { JwtMiddleware } from '../types'
 export type InstanceResolver = (ctx: Context, view?: unknown) => InstanceParts
 
 /** Keys of route options that are not settings. */
-const ROUTE_KEYS = new Set(['redirectOnFail', 'redirectUrl', 'requireAll', 'requireAllActions'])
+const ROUTE_KEYS = new Set(['redirectOnFail', 'redirectUrl', 'requireAll', 'requireAllActions', 'fresh', 'user', 'required'])
 
 /** Per-route overrides compiled once: static values normalised, functions kept for each request. @internal */
 export interface CompiledOverrides {
@@ -166,7 +166,7 @@ export function guarded(
   const fail = (error: unknown): void | Promise<void> => {
     restore?.()
     if (!(error instanceof KoaJwtError)) throw error
-    return parts.responses.exceptionResponse(ctx, error)
+    return parts.responses.failureResponse(ctx, error)
   }
   let pending: void | Promise<void>
   try {

@@ -1,7 +1,7 @@
 import type { Context } from 'koa'
 
 import type { InstanceParts } from '../registry'
-import type { JwtMiddleware, ProtectedState, ProtectOptions } from '../types'
+import type { JwtMiddleware, LoadedUserState, ProtectedState, ProtectOptions } from '../types'
 import {
   appResolver,
   compileOverrides,
@@ -10,6 +10,7 @@ import {
   toUnauthorized,
   type InstanceResolver,
 } from './guard'
+import { requirementsOf, withRequirements } from './requirements'
 
 /** Verifies the request's access token and stores the payload in `ctx.state.jwt`. @internal */
 export function authenticateRequest(parts: InstanceParts, ctx: Context): void | Promise<void> {
@@ -48,8 +49,9 @@ export function createProtect(
   options: ProtectOptions = {},
 ): JwtMiddleware<ProtectedState> {
   const overrides = compileOverrides(options as Record<string, unknown>)
+  const check = withRequirements(authenticateRequest, requirementsOf(options))
   return dual<ProtectedState>(function protectedMiddleware(ctx, next, view) {
-    return guarded(ctx, next, resolve, overrides, options, authenticateRequest, view)
+    return guarded(ctx, next, resolve, overrides, options, check, view)
   })
 }
 
@@ -63,6 +65,8 @@ export function createProtect(
  * router.get('/secret', protect(), (ctx) => { ctx.body = ctx.state.jwt })
  * ```
  */
+export function protect(options: ProtectOptions & { user: true }): JwtMiddleware<ProtectedState & LoadedUserState>
+export function protect(options?: ProtectOptions): JwtMiddleware<ProtectedState>
 export function protect(options: ProtectOptions = {}): JwtMiddleware<ProtectedState> {
   return createProtect(appResolver, options)
 }

@@ -5,9 +5,10 @@ import type { JwtPayload } from '../core/token'
 import { normalizeScope, type ScopeTuple } from '../core/scope-matcher'
 import { InvalidConfiguration, Unauthorized } from '../errors'
 import type { InstanceParts } from '../registry'
-import type { JwtMiddleware, ProtectedState, ScopedOptions } from '../types'
+import type { JwtMiddleware, LoadedUserState, ProtectedState, ScopedOptions } from '../types'
 import { appResolver, compileOverrides, dual, guarded, type InstanceResolver } from './guard'
 import { verifyAndStore } from './protect'
+import { requireFresh, requirementsOf, withRequirements } from './requirements'
 
 const INVALID_SCOPE = 'Invalid scope.'
 
@@ -55,12 +56,20 @@ export function createScoped(
       })
     }
   }
-  const check = (parts: InstanceParts, ctx: Context): void | Promise<void> => {
+  const requirements = requirementsOf(options)
+  // Verify, then freshness (a property of the token), then the scopes; the user lookup (a store
+  // query) runs last.
+  const matchScopes = (parts: InstanceParts, ctx: Context): void | Promise<void> => {
+    if (requirements.fresh) requireFresh(parts, ctx, ctx.state.jwt as JwtPayload)
+    return checkScopes(parts, ctx)
+  }
+  const verifyAndMatch = (parts: InstanceParts, ctx: Context): void | Promise<void> => {
     // doProtection is read once: a getter's value holds for the whole request anyway.
     if (!parts.config.get('doProtection', ctx)) return
     const pending = verifyAndStore(parts, ctx)
-    return pending === undefined ? checkScopes(parts, ctx) : pending.then(() => checkScopes(parts, ctx))
+    return pending === undefined ? matchScopes(parts, ctx) : pending.then(() => matchScopes(parts, ctx))
   }
+  const check = withRequirements(verifyAndMatch, { fresh: false, user: requirements.user })
   return dual<ProtectedState>(function scopedMiddleware(ctx, next, view) {
     return guarded(ctx, next, resolve, overrides, options, check, view)
   })
@@ -72,6 +81,7 @@ export function createScoped(
  * ({@link ProtectedState}). `scoped(null)` leaves the route unprotected (and adds nothing to the
  * state's type).
  */
+export function scoped(scopes: ScopeRequirement, options: ScopedOptions & { user: true }): JwtMiddleware<ProtectedState & LoadedUserState>
 export function scoped(scopes: ScopeRequirement, options?: ScopedOptions): JwtMiddleware<ProtectedState>
 /** `scoped(null)` and `scoped(false)` leave the route unprotected. */
 export function scoped(scopes: ScopeRequirement | null | false, options?: ScopedOptions): JwtMiddleware

@@ -26,7 +26,7 @@ describe('endpoint: POST /auth', () => {
       algorithms: ['HS256'],
       ignoreExpiration: true,
     })
-    expect(payload).to.deep.equal({ user_id: 1, exp: clock.now + 1800 })
+    expect(payload).to.deep.equal({ user_id: 1, exp: clock.now + 1800, fresh: true })
   })
 
   it('names the token after the accessTokenName setting', async () => {

@@ -40,7 +40,7 @@ describe('middleware: protected', () => {
     expect(res.status).to.equal(200)
     expect(res.body).to.deep.equal({ protected: true })
     res = await t.agent.get('/payload').set('Authorization', bearer(access_token))
-    expect(res.body).to.deep.equal({ jwt: { user_id: 2, exp: clock.now + 1800 } })
+    expect(res.body).to.deep.equal({ jwt: { user_id: 2, exp: clock.now + 1800, fresh: true } })
   })
 
   it('lets OPTIONS requests through protected() and scoped() without a token (sanic-jwt #110)', async () => {
