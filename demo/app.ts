@@ -1,6 +1,7 @@
 /**
- * The koa-jwt-kit demo app: login, verify, me, refresh and logout endpoints, a protected route,
- * a scoped route, a custom claim and a `Responses` subclass, over an in-memory user store.
+ * The koa-jwt-kit demo app: login, verify, me, refresh, fresh-login and logout endpoints, a
+ * protected route, a scoped route, a route that needs a fresh token (changing the password), a
+ * custom claim and a `Responses` subclass, over an in-memory user store.
  *
  * It only builds the app; `demo/server.ts` makes it listen. Everything is imported from the
  * package's public entry point (`'../source'` here stands for `'koa-jwt-kit'`).
@@ -10,20 +11,31 @@
 import { randomBytes } from 'node:crypto'
 
 import Router from '@koa/router'
-import Koa, { type Context } from 'koa'
+import Koa, { type Context, type Middleware } from 'koa'
+import { koaBody } from 'koa-body'
 
 import {
   AuthenticationFailed,
   BaseEndpoint,
   Claim,
   Initialize,
+  InvalidRequestBody,
   Responses,
   protect,
   type AuthenticateResult,
   type JwtPayload,
   type JwtState,
 } from '../source'
-import { UserStore, type DemoUser } from './users'
+import { passwordProblem, UserStore, type DemoUser } from './users'
+
+/**
+ * How long the access token of a login (`POST /auth`, `POST /auth/fresh`) counts as fresh: the
+ * `loginFreshness` setting. The default, `true`, keeps a login token fresh for its whole life (30
+ * minutes here); a shorter window shows the point of fresh tokens: a password typed 15 minutes ago
+ * no longer proves that the person at the keyboard is the user, so changing the password then asks
+ * for it again (`POST /auth/fresh`), while every other route still takes the token.
+ */
+export const LOGIN_FRESHNESS = '15m'
 
 /** Stored refresh tokens by user id (one live refresh token per user). */
 export type RefreshTokenStore = Map<number, string>
@@ -50,6 +62,25 @@ export interface DemoApp {
 
 /** `ctx.state` on routes behind `protected()` + `injectUser()`. */
 type DemoState = JwtState<DemoUser, JwtPayload>
+
+/** "30 minutes", "45 seconds": a number of seconds as the demo prints it. */
+export function duration(seconds: number): string {
+  if (seconds >= 60 && seconds % 60 === 0) return seconds === 60 ? '1 minute' : `${seconds / 60} minutes`
+  return seconds === 1 ? '1 second' : `${seconds} seconds`
+}
+
+/**
+ * What the demo says about fresh tokens, for `GET /` and the start-up banner.
+ *
+ * @param freshness - the `loginFreshness` setting, normalised (`true` or seconds).
+ */
+export function freshnessNote(freshness: true | number): string {
+  const window = freshness === true ? 'for their whole life' : `for ${duration(freshness)}`
+  return (
+    `Access tokens from POST /auth and POST /auth/fresh are fresh ${window}; refreshed tokens never are. ` +
+    'POST /account/password needs a fresh token (else 401 ERR_JWT_NEEDS_FRESH).'
+  )
+}
 
 /** A user id read from outside (a payload claim, a handler argument), or null. */
 function asUserId(value: unknown): number | null {
@@ -126,10 +157,89 @@ function readCredentials(body: unknown): { username: string; password: string } 
   return { username, password }
 }
 
+/** The body of `POST /account/password`, once checked. */
+export interface PasswordChange {
+  /** Checked against the stored password when given (the fresh token already proves a recent login). */
+  currentPassword?: string
+  newPassword: string
+}
+
+const PASSWORD_CHANGE_SHAPE =
+  'Send a JSON object: { "currentPassword"?: string, "newPassword": string }.'
+
 /**
- * Builds the demo app: the koa-jwt-kit endpoints under `/auth` (login, verify, me, refresh and the
- * `logout` class view), `GET /api/profile` (any logged-in user) and `GET /api/admin` (scope
- * `admin`). Hashing the demo passwords makes it async.
+ * Checks the body of `POST /account/password`.
+ *
+ * @throws InvalidRequestBody (400) listing every problem: not an object, `newPassword` missing, not
+ *   a string, too short or too long, `currentPassword` given but not a string.
+ */
+export function readPasswordChange(body: unknown): PasswordChange {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new InvalidRequestBody(PASSWORD_CHANGE_SHAPE)
+  }
+  const { currentPassword, newPassword } = body as Record<string, unknown>
+  const reasons: string[] = []
+  const problem =
+    newPassword === undefined ? 'newPassword is missing.' : passwordProblem(newPassword, 'newPassword')
+  if (problem !== null) reasons.push(problem)
+  if (currentPassword !== undefined && typeof currentPassword !== 'string') {
+    reasons.push('currentPassword, when given, must be a string.')
+  }
+  if (reasons.length > 0 || typeof newPassword !== 'string') throw new InvalidRequestBody(reasons)
+  return typeof currentPassword === 'string' ? { currentPassword, newPassword } : { newPassword }
+}
+
+const parseJson = koaBody({
+  json: true,
+  // Any JSON value: a string or a number is then refused with the shape of the body expected.
+  jsonStrict: false,
+  urlencoded: false,
+  text: false,
+  multipart: false,
+  jsonLimit: 16 * 1024,
+  onError(error) {
+    const status = (error as { status?: unknown }).status
+    if (status === 413) {
+      throw new InvalidRequestBody('Request body is too large.', {
+        status: 413,
+        code: 'ERR_JWT_BODY_TOO_LARGE',
+        cause: error,
+      })
+    }
+    if (status === 415) {
+      throw new InvalidRequestBody('Unsupported content encoding.', {
+        status: 415,
+        code: 'ERR_JWT_UNSUPPORTED_MEDIA_TYPE',
+        cause: error,
+      })
+    }
+    throw new InvalidRequestBody(['The body is not valid JSON.', PASSWORD_CHANGE_SHAPE], { cause: error })
+  },
+})
+
+/**
+ * Reads the JSON body of `POST /account/password` (the koa-jwt-kit endpoints read theirs
+ * themselves; other routes need a body parser). Failures are koa-jwt-kit errors, so they answer in
+ * the JSON shape of every other error: 400 `ERR_JWT_INVALID_BODY`, 413 `ERR_JWT_BODY_TOO_LARGE`, or
+ * 415 `ERR_JWT_UNSUPPORTED_MEDIA_TYPE` for a body that is not JSON. A request without a body goes
+ * on with `ctx.request.body` undefined.
+ */
+export const jsonBody: Middleware = (ctx, next) => {
+  // As the koa-jwt-kit endpoints count it: `Content-Length: 0` is no body.
+  const length = ctx.get('content-length')
+  if ((length === '' || length === '0') && ctx.get('transfer-encoding') === '') return next()
+  if (!ctx.is('json')) {
+    const reasons = ['Expected a JSON body (Content-Type: application/json).', PASSWORD_CHANGE_SHAPE]
+    throw new InvalidRequestBody(reasons, { status: 415, code: 'ERR_JWT_UNSUPPORTED_MEDIA_TYPE' })
+  }
+  return parseJson(ctx, next)
+}
+
+/**
+ * Builds the demo app: the koa-jwt-kit endpoints under `/auth` (login, verify, me, refresh, fresh
+ * login and the `logout` class view), `GET /api/profile` (any logged-in user), `GET /api/admin`
+ * (scope `admin`) and `POST /account/password` (a fresh token). Hashing the demo passwords makes
+ * it async.
  *
  * @example
  * ```ts
@@ -145,6 +255,10 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
   const jwt = new Initialize<DemoUser>(app, {
     secret: options.secret ?? randomBytes(32).toString('base64url'),
     ...(options.clock ? { clock: options.clock } : {}),
+
+    // POST /auth/fresh: the password again, for a fresh access token only (no refresh token).
+    freshLoginEnabled: true,
+    loginFreshness: LOGIN_FRESHNESS,
 
     async authenticate(ctx) {
       const { username, password } = readCredentials(ctx.request.body)
@@ -181,6 +295,22 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
     ctx.body = { admin: true, users: users.list().map(publicUser) }
   })
 
+  const account = new Router<DemoState>({ prefix: '/account' })
+  // A fresh token: a refreshed one (or a login token past its freshness window) is a 401
+  // NeedsFreshToken, and POST /auth/fresh gives a fresh one. `user: true` puts the user in
+  // ctx.state.user (never null). The token is checked before the body is read.
+  account.post('/password', jwt.protected({ fresh: true, user: true }), jsonBody, async (ctx) => {
+    const { currentPassword, newPassword } = readPasswordChange(ctx.request.body)
+    const { user } = ctx.state
+    if (currentPassword !== undefined && (await users.check(user.username, currentPassword)) === null) {
+      throw new AuthenticationFailed('The current password is wrong.')
+    }
+    // The user's tokens stay valid, refresh token included (a real app might revoke the others).
+    await users.setPassword(user.user_id, newPassword)
+    ctx.body = { changed: true }
+  })
+
+  const freshness = freshnessNote(jwt.config.get('loginFreshness'))
   const root = new Router()
   root.get('/', (ctx) => {
     ctx.body = {
@@ -190,15 +320,20 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
         'GET /auth/verify',
         'GET /auth/me',
         'POST /auth/refresh',
+        'POST /auth/fresh',
         'POST /auth/logout',
         'GET /api/profile',
         'GET /api/admin',
+        'POST /account/password',
       ],
+      freshness,
     }
   })
 
   app.use(root.routes())
   app.use(api.routes())
   app.use(api.allowedMethods())
+  app.use(account.routes())
+  app.use(account.allowedMethods())
   return { app, jwt, users, refreshTokens }
 }

@@ -1,6 +1,7 @@
 /**
  * Runs the demo app (`npm start`): listens on `PORT` (default 3000) and `HOST` (default
- * 127.0.0.1), then prints ready-to-paste `curl` lines for the whole login → refresh → logout story.
+ * 127.0.0.1), then prints ready-to-paste `curl` lines for the whole login → change password →
+ * refresh → fresh login → logout story.
  *
  * The secret comes from `JWT_SECRET`; without it a random one is generated, and tokens stop
  * working when the process exits. This is the only demo file that listens, and only when run
@@ -13,7 +14,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 import type { Initialize } from '../source'
-import { createDemoApp } from './app'
+import { createDemoApp, duration, freshnessNote } from './app'
 import { DEMO_USERS, type DemoUser } from './users'
 
 /** A running demo server. */
@@ -53,16 +54,21 @@ export function baseUrl(host: string, port: number): string {
 
 const READ_JSON = `node -pe 'JSON.parse(require("fs").readFileSync(0)).`
 
-/** `curl ... POST /auth` with a JSON login body. */
-function loginCommand(url: string, username: string, password: string, print: boolean): string {
+/** The password the curl lines give alice, before they change it back. */
+export const NEW_PASSWORD = 'looking-glass'
+
+/** `curl ... POST /auth` (or `/auth/fresh`) with a JSON login body. */
+function loginCommand(url: string, username: string, password: string, print: boolean, path = '/auth'): string {
   const body = JSON.stringify({ username, password })
   const newline = print ? ` -w '\\n'` : ''
-  return `curl -s${newline} -X POST ${url}/auth -H 'Content-Type: application/json' -d '${body}'`
+  return `curl -s${newline} -X POST ${url}${path} -H 'Content-Type: application/json' -d '${body}'`
 }
 
 /**
  * The try-it part of the banner: comments and POSIX shell lines that walk through login, verify,
- * me, the protected and the scoped route, refresh and logout.
+ * me, the protected and the scoped route, changing the password with the fresh login token,
+ * refresh, the 401 of the refreshed token on the fresh-only route, the fresh login, and logout.
+ * The password is changed back at the end, so the lines can be pasted again.
  */
 export function curlLines(url: string): string[] {
   const [alice, admin] = DEMO_USERS
@@ -71,6 +77,9 @@ export function curlLines(url: string): string[] {
   const refresh =
     `curl -s -w '\\n' -X POST ${url}/auth/refresh ${bearer('TOKEN')} ` +
     `-H 'Content-Type: application/json' -d "{\\"refresh_token\\":\\"$REFRESH\\"}"`
+  const changePassword = (token: string, change: { currentPassword?: string; newPassword: string }): string =>
+    `curl -s -w '\\n' -X POST ${url}/account/password ${bearer(token)} ` +
+    `-H 'Content-Type: application/json' -d '${JSON.stringify(change)}'`
   return [
     `# 1. Log in (POST /auth with JSON): the answer holds access_token, refresh_token and user`,
     loginCommand(url, alice.username, alice.password, true),
@@ -96,25 +105,36 @@ export function curlLines(url: string): string[] {
     `ADMIN_TOKEN=$(${loginCommand(url, admin.username, admin.password, false)} | ${READ_JSON}access_token')`,
     `curl -s -w '\\n' ${url}/api/admin ${bearer('ADMIN_TOKEN')}`,
     ``,
-    `# 8. A new access token for the refresh token (the access token may have expired)`,
-    refresh,
+    `# 8. Change ${alice.username}'s password with the login token, still fresh (see below): {"changed":true}`,
+    changePassword('TOKEN', { currentPassword: alice.password, newPassword: NEW_PASSWORD }),
     ``,
-    `# 9. Log out (a class-based view that forgets the refresh token); refreshing then fails with 401`,
+    `# 9. A new access token for the refresh token (the access token may have expired), kept in REFRESHED`,
+    refresh,
+    `REFRESHED=$(${refresh.replace(` -w '\\n'`, '')} | ${READ_JSON}access_token')`,
+    ``,
+    `# 10. A refreshed token is never fresh: changing the password with it is 401 ERR_JWT_NEEDS_FRESH`,
+    changePassword('REFRESHED', { newPassword: alice.password }),
+    ``,
+    `# 11. Fresh login (POST /auth/fresh, the new password): a fresh access token, no refresh token`,
+    loginCommand(url, alice.username, NEW_PASSWORD, true, '/auth/fresh'),
+    `FRESH=$(${loginCommand(url, alice.username, NEW_PASSWORD, false, '/auth/fresh')} | ${READ_JSON}access_token')`,
+    ``,
+    `# 12. With the fresh token the password can be changed again (back to '${alice.password}')`,
+    changePassword('FRESH', { currentPassword: NEW_PASSWORD, newPassword: alice.password }),
+    ``,
+    `# 13. Log out (a class-based view that forgets the refresh token); refreshing then fails with 401`,
     `curl -s -w '\\n' -X POST ${url}/auth/logout ${bearer('TOKEN')}`,
     refresh,
   ]
-}
-
-function duration(seconds: number): string {
-  return seconds >= 60 && seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} seconds`
 }
 
 /**
  * The whole start-up banner.
  *
  * @param lifetime - the access-token lifetime in seconds (the `expirationDelta` setting).
+ * @param freshness - the `loginFreshness` setting (`true` or seconds); unstated when omitted.
  */
-export function banner(url: string, lifetime: number): string {
+export function banner(url: string, lifetime: number, freshness?: true | number): string {
   const users = DEMO_USERS.map(
     (user) => `  ${`${user.username} / ${user.password}`.padEnd(26)} scopes: ${user.scopes.join(', ')}`,
   )
@@ -128,7 +148,9 @@ export function banner(url: string, lifetime: number): string {
     ``,
     ...curlLines(url).map((line) => (line === '' ? '' : `  ${line}`)),
     ``,
-    `Access tokens live ${duration(lifetime)}. Press Ctrl+C to stop.`,
+    `Access tokens live ${duration(lifetime)}.`,
+    ...(freshness === undefined ? [] : [freshnessNote(freshness)]),
+    `Press Ctrl+C to stop.`,
     ``,
   ].join('\n')
 }
@@ -164,7 +186,7 @@ export async function startDemoServer(
 
 async function main(): Promise<void> {
   const { server, jwt, url } = await startDemoServer()
-  process.stdout.write(banner(url, jwt.config.get('expirationDelta')))
+  process.stdout.write(banner(url, jwt.config.get('expirationDelta'), jwt.config.get('loginFreshness')))
   const stop = (): void => {
     server.closeAllConnections()
     server.close()

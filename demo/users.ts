@@ -35,6 +35,25 @@ interface Credentials {
 const KEY_LENGTH = 64
 const SALT_LENGTH = 16
 
+/** The fewest characters (code points) a new password may have. */
+export const MIN_PASSWORD_LENGTH = 8
+/** The most characters (code points) a new password may have: hashing has a cost. */
+export const MAX_PASSWORD_LENGTH = 128
+
+/**
+ * Why `password` cannot be a new password, or null when it can: a string of
+ * {@link MIN_PASSWORD_LENGTH} to {@link MAX_PASSWORD_LENGTH} characters.
+ *
+ * @param name - how the reason names the value.
+ */
+export function passwordProblem(password: unknown, name = 'The password'): string | null {
+  if (typeof password !== 'string') return `${name} must be a string.`
+  const length = [...password].length
+  if (length < MIN_PASSWORD_LENGTH) return `${name} must be at least ${MIN_PASSWORD_LENGTH} characters long.`
+  if (length > MAX_PASSWORD_LENGTH) return `${name} must be at most ${MAX_PASSWORD_LENGTH} characters long.`
+  return null
+}
+
 function hashPassword(password: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     scrypt(password, salt, KEY_LENGTH, (error, key) => (error ? reject(error) : resolve(key)))
@@ -57,7 +76,8 @@ async function makeCredentials(password: string): Promise<Credentials> {
  */
 export class UserStore {
   readonly #byId = new Map<number, DemoUser>()
-  readonly #credentials = new Map<string, { user: DemoUser; credentials: Credentials }>()
+  /** By username; an entry is replaced (never mutated) when the password changes. */
+  readonly #credentials = new Map<string, { readonly user: DemoUser; readonly credentials: Credentials }>()
   /** Hash of a random password: unknown usernames cost as much as known ones. */
   readonly #decoy: Credentials
 
@@ -99,6 +119,24 @@ export class UserStore {
     const candidate = await hashPassword(password, salt)
     const matches = timingSafeEqual(candidate, hash)
     return entry !== undefined && matches ? entry.user : null
+  }
+
+  /**
+   * Replaces a user's password with `password`, hashed with a new random salt: from then on
+   * {@link check} accepts the new password and refuses the old one. Tokens already issued stay
+   * valid (JWTs are stateless), and so does the user's refresh token.
+   *
+   * @returns false when there is no user with this id.
+   * @throws RangeError when `password` breaks the rules of {@link passwordProblem}.
+   */
+  async setPassword(id: number, password: string): Promise<boolean> {
+    const problem = passwordProblem(password)
+    if (problem !== null) throw new RangeError(problem)
+    const user = this.#byId.get(id)
+    if (user === undefined) return false
+    const credentials = await makeCredentials(password)
+    this.#credentials.set(user.username, { user, credentials })
+    return true
   }
 
   /** The user with this id, or null. Accepts any value so payload claims can be passed as read. */

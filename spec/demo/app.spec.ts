@@ -102,6 +102,8 @@ describe('demo: createDemoApp()', () => {
         username: 'admin',
         scopes: ['user:read', 'user:write', 'admin'],
         exp: clock.now + 1800,
+        // loginFreshness '15m': fresh until the epoch now + 900.
+        fresh: clock.now + 900,
       })
     })
 
@@ -262,9 +264,32 @@ describe('demo: createDemoApp()', () => {
     })
   })
 
-  it('answers GET / with the list of endpoints', async () => {
+  it('answers GET / with the list of endpoints and the freshness window', async () => {
     const res = await agent.get('/')
     expect(res.status).to.equal(200)
-    expect(res.body.endpoints).to.include.members(['POST /auth', 'POST /auth/logout', 'GET /api/admin'])
+    expect(res.body.endpoints).to.deep.equal([
+      'POST /auth',
+      'GET /auth/verify',
+      'GET /auth/me',
+      'POST /auth/refresh',
+      'POST /auth/fresh',
+      'POST /auth/logout',
+      'GET /api/profile',
+      'GET /api/admin',
+      'POST /account/password',
+    ])
+    expect(res.body.freshness).to.equal(
+      'Access tokens from POST /auth and POST /auth/fresh are fresh for 15 minutes; refreshed tokens never are. ' +
+        'POST /account/password needs a fresh token (else 401 ERR_JWT_NEEDS_FRESH).',
+    )
+  })
+
+  it('mounts every endpoint GET / lists', async () => {
+    const { body } = await agent.get('/')
+    for (const entry of body.endpoints as string[]) {
+      const [method, path] = entry.split(' ') as [string, string]
+      const res = await agent[method === 'GET' ? 'get' : 'post'](path)
+      expect(res.status, entry).to.not.equal(404)
+    }
   })
 })

@@ -81,6 +81,29 @@ describe('demo: server.ts', () => {
       expect(banner('http://x', 1800)).to.include('Access tokens live 30 minutes.')
       expect(banner('http://x', 45)).to.include('Access tokens live 45 seconds.')
     })
+
+    it('states how long login tokens are fresh when given the loginFreshness setting', () => {
+      expect(banner('http://x', 1800, 900)).to.include(
+        'Access tokens from POST /auth and POST /auth/fresh are fresh for 15 minutes; refreshed tokens never are.',
+      )
+      expect(banner('http://x', 1800, true)).to.include('are fresh for their whole life;')
+      expect(banner('http://x', 1800)).to.not.include('fresh for')
+    })
+
+    it('prints the fresh login and the change-password calls, with the 401 of a refreshed token', () => {
+      const text = banner('http://127.0.0.1:4567', 1800, 900)
+      const lines = pastedLines(text)
+      const calls = (path: string): string[] =>
+        lines.filter((line) => line.includes('curl ') && line.includes(`http://127.0.0.1:4567${path} `))
+      expect(calls('/auth/fresh')).to.have.length(2)
+      const changes = calls('/account/password')
+      expect(changes).to.have.length(3)
+      expect(changes[1]).to.include('$REFRESHED')
+      expect(text).to.include('changing the password with it is 401 ERR_JWT_NEEDS_FRESH')
+      // Changed, then changed back: pasting the lines again works.
+      expect(changes[0]).to.include(`'{"currentPassword":"wonderland","newPassword":"looking-glass"}'`)
+      expect(changes[2]).to.include(`'{"currentPassword":"looking-glass","newPassword":"wonderland"}'`)
+    })
   })
 
   describe('startDemoServer()', () => {
@@ -170,6 +193,8 @@ describe('demo: server.ts', () => {
         '/api/profile',
         '/api/admin',
         '/auth/logout',
+        '/auth/fresh',
+        '/account/password',
       ]
       for (const path of paths) {
         const printed = lines.some((line) => line.includes('curl ') && line.includes(`${url}${path}`))
@@ -177,6 +202,12 @@ describe('demo: server.ts', () => {
       }
       expect(lines.some((line) => line.startsWith('TOKEN=$('))).to.equal(true)
       expect(lines.some((line) => line.startsWith('REFRESH=$('))).to.equal(true)
+      expect(lines.some((line) => line.startsWith('REFRESHED=$('))).to.equal(true)
+      expect(lines.some((line) => line.startsWith('FRESH=$('))).to.equal(true)
+    })
+
+    it('states the freshness window of login tokens', () => {
+      expect(stdout).to.include('POST /auth/fresh are fresh for 15 minutes')
     })
 
     it('answers the printed lines as their comments say when pasted into /bin/sh', async () => {
@@ -199,8 +230,9 @@ describe('demo: server.ts', () => {
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line) as Record<string, unknown>)
-      expect(answers).to.have.length(9)
-      const [login, verify, me, profile, forbidden, admin, refresh, logout, refused] = answers
+      expect(answers).to.have.length(13)
+      const [login, verify, me, profile, forbidden, admin, changed, refresh, notFresh, freshLogin, changedBack, logout, refused] =
+        answers
       expect(login?.['access_token']).to.be.a('string')
       expect(login?.['user']).to.deep.equal({ id: 1, username: 'alice' })
       expect(verify).to.deep.equal({ valid: true })
@@ -208,9 +240,16 @@ describe('demo: server.ts', () => {
       expect(profile?.['profile']).to.deep.include({ username: 'alice' })
       expect(forbidden).to.include({ exception: 'Unauthorized', code: 'ERR_JWT_INVALID_SCOPE' })
       expect(admin).to.include({ admin: true })
+      expect(changed).to.deep.equal({ changed: true })
       expect(Object.keys(refresh ?? {})).to.deep.equal(['access_token'])
+      expect(notFresh).to.include({ exception: 'NeedsFreshToken', code: 'ERR_JWT_NEEDS_FRESH' })
+      expect(Object.keys(freshLogin ?? {})).to.deep.equal(['access_token'])
+      expect(changedBack).to.deep.equal({ changed: true })
       expect(logout).to.deep.equal({ logged_out: true })
       expect(refused).to.include({ exception: 'AuthenticationFailed', code: 'ERR_JWT_AUTHENTICATION_FAILED' })
+      // The password was changed back: the lines can be pasted again.
+      const again = await postJson(`${url}/auth`, { username: 'alice', password: 'wonderland' })
+      expect(again.status).to.equal(200)
     })
   })
 })

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 
-import { DEMO_USERS, UserStore } from '../../demo/users'
+import { DEMO_USERS, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH, passwordProblem, UserStore } from '../../demo/users'
 
 describe('demo: UserStore', () => {
   let users: UserStore
@@ -58,5 +58,63 @@ describe('demo: UserStore', () => {
     expect(store.list()).to.deep.equal([{ user_id: 1, username: 'bob', scopes: [] }])
     expect(await store.check('bob', 'builder')).to.not.equal(null)
     expect(DEMO_USERS).to.have.length(2)
+  })
+
+  describe('setPassword()', () => {
+    let store: UserStore
+
+    beforeEach(async () => {
+      store = await UserStore.create()
+    })
+
+    it('makes check() take the new password and refuse the old one', async () => {
+      expect(await store.setPassword(1, 'looking-glass')).to.equal(true)
+      expect(await store.check('alice', 'wonderland')).to.equal(null)
+      expect(await store.check('alice', 'looking-glass')).to.deep.equal(store.byId(1))
+      expect(await store.check('admin', 'admin-password')).to.not.equal(null)
+    })
+
+    it('keeps the same frozen user object', async () => {
+      const before = store.byId(1)
+      await store.setPassword(1, 'looking-glass')
+      expect(store.byId(1)).to.equal(before)
+      expect(await store.check('alice', 'looking-glass')).to.equal(before)
+    })
+
+    it('can set the old password again', async () => {
+      await store.setPassword(1, 'looking-glass')
+      await store.setPassword(1, 'wonderland')
+      expect(await store.check('alice', 'wonderland')).to.not.equal(null)
+      expect(await store.check('alice', 'looking-glass')).to.equal(null)
+    })
+
+    it('returns false for an unknown id', async () => {
+      expect(await store.setPassword(3, 'looking-glass')).to.equal(false)
+    })
+
+    it('throws a RangeError for a password that breaks the rules, and keeps the old one', async () => {
+      for (const password of ['', 'short', 'x'.repeat(MAX_PASSWORD_LENGTH + 1)]) {
+        let caught: unknown
+        await store.setPassword(1, password).catch((error: unknown) => (caught = error))
+        expect(caught, password).to.be.instanceOf(RangeError)
+      }
+      expect(await store.check('alice', 'wonderland')).to.not.equal(null)
+    })
+  })
+
+  describe('passwordProblem()', () => {
+    it('accepts strings of MIN_PASSWORD_LENGTH to MAX_PASSWORD_LENGTH characters', () => {
+      expect(MIN_PASSWORD_LENGTH).to.equal(8)
+      for (const length of [MIN_PASSWORD_LENGTH, MAX_PASSWORD_LENGTH]) {
+        expect(passwordProblem('x'.repeat(length))).to.equal(null)
+      }
+      for (const seed of DEMO_USERS) expect(passwordProblem(seed.password), seed.username).to.equal(null)
+    })
+
+    it('names the value in its reasons', () => {
+      expect(passwordProblem(undefined, 'newPassword')).to.equal('newPassword must be a string.')
+      expect(passwordProblem('1234567')).to.equal('The password must be at least 8 characters long.')
+      expect(passwordProblem('x'.repeat(MAX_PASSWORD_LENGTH + 1), 'p')).to.equal('p must be at most 128 characters long.')
+    })
   })
 })
