@@ -3,7 +3,7 @@
 /**
  * Micro-benchmark without HTTP: sign and verify operations per second for HS256, RS256 and ES256.
  *
- *   node bench/micro.js            (builds dist/ when stale, prints progress and the table)
+ *   node bench/micro.js            (builds bench/results/dist/ when stale, prints progress and the table)
  *   node bench/run.js --micro      (the same, pinned to one CPU, table saved to bench/results/micro.md)
  *
  * Contenders: koa-jwt-kit's core (signToken, verifySignature + checkClaims, keys from compileKeys),
@@ -270,6 +270,7 @@ function appCases() {
     'kit-protected',
     'kit-protected-cache',
     'kit-scoped',
+    'kit-protected-fresh',
     'koa-raw-post',
     'login-handwritten',
     'kit-auth',
@@ -323,6 +324,7 @@ async function measureApps() {
     ['protected() cache on vs fast-jwt with cache', speed('kit-protected-cache', 'fast-jwt-cache')],
     ['protected() cache on vs raw Koa', speed('kit-protected-cache', 'koa-raw')],
     ['scoped() vs protected()', speed('kit-scoped', 'kit-protected')],
+    ['protected({ fresh: true }) vs protected()', speed('kit-protected-fresh', 'kit-protected')],
     ['POST /auth vs raw Koa (GET)', speed('kit-auth', 'koa-raw')],
     ['POST /auth vs hand-written login (koa-body + jsonwebtoken KeyObject)', speed('kit-auth', 'login-handwritten')],
     ['no-library login vs raw Koa (GET)', speed('login-floor', 'koa-raw')],

@@ -445,6 +445,12 @@ const TARGETS = [
   { a: 'kit-protected-cache RS256', b: 'koa-raw', min: 0.85, label: 'RS256 protected() cache on vs raw Koa' },
   { a: 'kit-protected-cache ES256', b: 'koa-raw', min: 0.85, label: 'ES256 protected() cache on vs raw Koa' },
   { a: 'kit-scoped HS256', b: 'kit-protected HS256', min: 0.95, label: 'scoped() vs protected()' },
+  {
+    a: 'kit-protected-fresh HS256',
+    b: 'kit-protected HS256',
+    min: 0.95,
+    label: 'protected({ fresh: true }) vs protected()',
+  },
   { a: 'kit-auth HS256', b: 'koa-raw', min: 0.5, label: 'POST /auth vs raw Koa' },
   {
     a: 'kit-auth HS256',

@@ -3,7 +3,7 @@
  * The app of every benchmark scenario, built by kind and algorithm. The HTTP servers
  * (bench/servers/server.js) listen with these apps and the micro-benchmark drives the very same
  * apps without sockets, so both measure the same code.
- * koa-jwt-kit is loaded from dist/ (bench/run.js builds it first).
+ * koa-jwt-kit is loaded from bench/results/dist/ (bench/run.js builds it first).
  */
 const { createPrivateKey, createPublicKey, createSecretKey } = require('node:crypto')
 
@@ -143,6 +143,9 @@ function buildApp(kind, alg = 'HS256', report = { notes: [] }) {
     }
     case 'kit-scoped':
       router.get('/hello', kitInstance(app).scoped(['user:read']), hello)
+      break
+    case 'kit-protected-fresh':
+      router.get('/hello', kitInstance(app).protected({ fresh: true }), hello)
       break
     case 'koa-raw-post':
       router.post('/auth', hello)

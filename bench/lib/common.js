@@ -1,7 +1,7 @@
 'use strict'
 /**
  * Shared pieces of the benchmark harness: paths, the token payload, key material, the build of
- * dist/, CPU pinning, machine/version information and Markdown helpers.
+ * bench/results/dist/, CPU pinning, machine/version information and Markdown helpers.
  */
 const { execFileSync, spawn } = require('node:child_process')
 const { createPrivateKey, createPublicKey } = require('node:crypto')
@@ -11,7 +11,9 @@ const path = require('node:path')
 
 const ROOT = path.resolve(__dirname, '..', '..')
 const BENCH = path.join(ROOT, 'bench')
-const DIST = path.join(ROOT, 'dist')
+// Its own build, not the package's dist/: `npm pack` (and so `npm test`) cleans and rebuilds dist/,
+// which would pull the library from under running bench servers.
+const DIST = path.join(ROOT, 'bench', 'results', 'dist')
 const SOURCE = path.join(ROOT, 'source')
 const KEYS_DIR = path.join(ROOT, 'spec', 'fixtures', 'keys')
 
@@ -52,7 +54,8 @@ function keyObjects(alg) {
 
 /** The typical payload: user_id, 5 scopes, iat now and exp far in the future (10 years). */
 function typicalPayload(now = Math.floor(Date.now() / 1000)) {
-  return { user_id: 1, scopes: [...SCOPES], iat: now, exp: now + 10 * 365 * 24 * 3600 }
+  // fresh: the token a login gives (POST /auth issues fresh: true), so a fresh-only route takes it.
+  return { user_id: 1, scopes: [...SCOPES], iat: now, exp: now + 10 * 365 * 24 * 3600, fresh: true }
 }
 
 /** Newest modification time (ms) of the files under a directory, recursively. */
@@ -67,7 +70,7 @@ function newestMtime(dir) {
 }
 
 /**
- * Compiles source/ into dist/ with `tsc -p tsconfig.build.json`, unless dist/ is newer than every
+ * Compiles source/ into bench/results/dist/ with `tsc -p tsconfig.build.json`, unless it is newer than every
  * file of source/ and the tsconfigs. Type errors are reported but do not stop the benchmark when
  * tsc emitted JavaScript anyway. Asynchronous, so that signals are handled meanwhile.
  *
@@ -84,12 +87,12 @@ async function ensureBuild(log = console.error, onChild = () => {}) {
     fs.statSync(path.join(ROOT, 'tsconfig.build.json')).mtimeMs,
   )
   const fresh = fs.existsSync(entry) && fs.existsSync(stamp) && fs.statSync(stamp).mtimeMs >= inputs
-  if (fresh && process.env.BENCH_REBUILD !== '1') return 'dist/ up to date'
+  if (fresh && process.env.BENCH_REBUILD !== '1') return 'bench/results/dist/ up to date'
   fs.rmSync(stamp, { force: true })
-  log('building dist/ (tsc -p tsconfig.build.json) ...')
+  log('building bench/results/dist/ (tsc -p tsconfig.build.json --outDir bench/results/dist) ...')
   const started = Date.now()
   const tsc = require.resolve('typescript/bin/tsc', { paths: [ROOT] })
-  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json'], {
+  const child = spawn(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', DIST], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -105,12 +108,12 @@ async function ensureBuild(log = console.error, onChild = () => {}) {
   clearTimeout(timer)
   if (signal) throw new Error(`tsc was stopped (${signal})`)
   if (code !== 0) {
-    if (!fs.existsSync(entry)) throw new Error(`tsc failed and produced no dist/index.js:\n${output}`)
+    if (!fs.existsSync(entry)) throw new Error(`tsc failed and produced no bench/results/dist/index.js:\n${output}`)
     log(`WARNING: tsc reported errors (benchmarking the emitted JavaScript anyway):\n${output}`)
-    return `dist/ built with type errors in ${Date.now() - started} ms`
+    return `bench/results/dist/ built with type errors in ${Date.now() - started} ms`
   }
   fs.writeFileSync(stamp, `${new Date().toISOString()}\n`)
-  return `dist/ built in ${Date.now() - started} ms`
+  return `bench/results/dist/ built in ${Date.now() - started} ms`
 }
 
 /** Path of taskset when pinning is possible (Linux, taskset present, at least 2 CPUs). */

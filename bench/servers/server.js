@@ -4,7 +4,7 @@
  *
  * Listens on 127.0.0.1 on a free port and prints `READY {"port":...,"notes":[...]}` on stdout.
  * Exits when its stdin closes (the harness died) or on SIGTERM/SIGINT.
- * koa-jwt-kit is loaded from dist/ (bench/run.js builds it first).
+ * koa-jwt-kit is loaded from bench/results/dist/ (bench/run.js builds it first).
  */
 const { buildApp } = require('../lib/apps')
 
