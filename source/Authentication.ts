@@ -9,6 +9,8 @@ import { KeyStore } from './core/KeyStore'
 import type { ScopeTuple } from './core/scope-matcher'
 import { readClock, type JwtPayload } from './core/token'
 import { TokenIssuer } from './core/TokenIssuer'
+import { TokenRegistry, type AuditEvent } from './core/TokenRegistry'
+import type { TokenStore } from './core/stores/TokenStore'
 import { TokenVerifier, type ExtraVerification } from './core/TokenVerifier'
 import { userDict } from './core/users'
 import type { VerifyCacheOptions } from './core/verify-cache'
@@ -18,6 +20,7 @@ import {
   InvalidConfiguration,
   MeEndpointNotSetup,
   RefreshTokenNotImplemented,
+  RevokedToken,
   ScopesNotImplemented,
   UserSecretNotImplemented,
   isKoaJwtError,
@@ -87,6 +90,7 @@ export class Authentication<User = any> {
   readonly #issuer: TokenIssuer<User>
   readonly #verifier: TokenVerifier
   readonly #reader: RequestReader
+  #registry: TokenRegistry
 
   /** @param config - the resolved configuration. */
   constructor(config: Configuration) {
@@ -96,6 +100,7 @@ export class Authentication<User = any> {
     this.#issuer = new TokenIssuer<User>(config, this.#keys, base)
     this.#verifier = new TokenVerifier(config, this.#keys)
     this.#reader = new RequestReader(config, base.extractToken)
+    this.#registry = new TokenRegistry(config, undefined, (event) => this.audit(event))
   }
 
   /**
@@ -168,6 +173,33 @@ export class Authentication<User = any> {
     return scopes
   }
 
+  /**
+   * Whether a verified access token is revoked (while `revocationEnabled`), after its signature
+   * and claims were checked, cache hits included. The base checks the token store: its record is
+   * not revoked and it was issued after its user's `revokeUser` cut-off (a token without `jti` is
+   * refused as invalid). Override it (or pass it as an option) to decide yourself, e.g. against a
+   * database; `super.isTokenRevoked()` keeps the store check.
+   *
+   * @returns true to refuse the token (401 `RevokedToken`).
+   */
+  async isTokenRevoked(payload: JwtPayload, _ctx?: Context): Promise<boolean> {
+    try {
+      await this.#registry.checkAccess(payload)
+      return false
+    } catch (error) {
+      if (error instanceof RevokedToken) return true
+      throw error
+    }
+  }
+
+  /**
+   * Called with what happens to tokens: `login`, `refresh`, `logout`, `revoked`,
+   * `reuse_detected` (type, user id, token id, time; never a token or a secret). The base does
+   * nothing: send them to your logs or your security monitoring. An error thrown here fails the
+   * request it happens in.
+   */
+  audit(_event: AuditEvent): void | Promise<void> {}
+
 
   /**
    * True when a handler is given: a function overriding the base one, in a subclass or as an
@@ -195,12 +227,35 @@ export class Authentication<User = any> {
     this.#verifier.setup(instances, verifications, cache)
     this.#issuer.useClaims(instances)
     this.#keys.compiled()
+    this.#issuer.useRegistry(this.#registry)
     this.config.onChange((name) => {
       if (name === 'algorithm' || name === 'secret' || name === 'privateKey') {
         this.#keys.recompile()
         this.#verifier.clearCache()
       }
     })
+  }
+
+  /**
+   * Gives the instance its token store (`tokenStore` option, or the default `MemoryStore` while
+   * `revocationEnabled`). Called once by `Initialize`. @internal
+   */
+  useStore(store: TokenStore | undefined): void {
+    this.#registry = new TokenRegistry(this.config, store, (event) => this.audit(event))
+    this.#issuer.useRegistry(this.#registry)
+  }
+
+  /** The tokens this instance issued, in its token store (`jwt.tokens`). */
+  get tokens(): TokenRegistry {
+    return this.#registry
+  }
+
+  /**
+   * True when refresh tokens live in the token store: a store is in use and neither refresh
+   * handler is given. @internal
+   */
+  get storesRefreshTokens(): boolean {
+    return this.#registry.store !== undefined && !this.implements('storeRefreshToken') && !this.implements('retrieveRefreshToken')
   }
 
   /**
@@ -247,17 +302,25 @@ export class Authentication<User = any> {
 
   /**
    * Generates a refresh token with the `generateRefreshToken` setting and stores it through
-   * `storeRefreshToken(userId, token, ctx)`.
+   * `storeRefreshToken(userId, token, ctx)`, or, without refresh handlers, in the token store
+   * (one per login, in the login's family, until `refreshExpirationDelta`).
    *
    * @returns the refresh token.
    */
   async generateRefreshToken(ctx: Context, user: User): Promise<string> {
+    const token = await this.newRefreshToken(ctx)
+    const userId = await this.getUserId(user, ctx)
+    if (this.storesRefreshTokens) await this.#registry.recordRefresh(token, userId, ctx)
+    else await this.storeRefreshToken(userId, token, ctx)
+    return token
+  }
+
+  /** A new refresh token from the `generateRefreshToken` setting, checked. @internal */
+  async newRefreshToken(ctx?: Context): Promise<string> {
     const token = await this.config.get('generateRefreshToken', ctx)()
     if (typeof token !== 'string' || token === '') {
       throw new RefreshTokenNotImplemented('generateRefreshToken must return a non-empty string.')
     }
-    const userId = await this.getUserId(user, ctx)
-    await this.storeRefreshToken(userId, token, ctx)
     return token
   }
 
@@ -309,8 +372,8 @@ export class Authentication<User = any> {
    * {@link Authentication.verifyRequest} without a promise when none is needed (the middleware's
    * hot path). Throws synchronously or rejects. @internal
    */
-  verifyRequestNow(ctx: Context, options?: { verify?: boolean }): JwtPayload | Promise<JwtPayload> {
-    return this.#reader.verify(ctx, this, this.#verifier, options?.verify !== false)
+  verifyRequestNow(ctx: Context, options?: { verify?: boolean; revocation?: boolean }): JwtPayload | Promise<JwtPayload> {
+    return this.#reader.verify(ctx, this, this.#verifier, options?.verify !== false, options?.revocation !== false)
   }
 
   /**

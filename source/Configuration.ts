@@ -27,6 +27,7 @@ export const NON_SETTING_OPTIONS: readonly string[] = Object.freeze([
   'configurationClass',
   'responsesClass',
   'verifyCache',
+  'tokenStore',
 ])
 
 /** Prefix of environment presets: `KOA_JWT_SECRET`, `KOA_JWT_EXPIRATION_DELTA`, ... */

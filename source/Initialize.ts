@@ -8,6 +8,10 @@ import { Configuration } from './Configuration'
 import { BaseEndpoint, type Verb } from './endpoints/BaseEndpoint'
 import { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
 import { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
+import { LogoutEndpoint } from './endpoints/LogoutEndpoint'
+import { MemoryStore } from './core/stores/MemoryStore'
+import type { TokenStore } from './core/stores/TokenStore'
+import type { TokenRegistry } from './core/TokenRegistry'
 import { RefreshEndpoint } from './endpoints/RefreshEndpoint'
 import { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
 import { VerifyEndpoint } from './endpoints/VerifyEndpoint'
@@ -48,6 +52,7 @@ const AUTO_ENABLE: readonly (readonly [HandlerName, SettingName])[] = [
   ['retrieveRefreshToken', 'refreshTokenEnabled'],
   ['addScopesToPayload', 'scopesEnabled'],
   ['retrieveUserSecret', 'userSecretEnabled'],
+  ['isTokenRevoked', 'revocationEnabled'],
 ]
 
 function isKoaApp(target: unknown): target is Koa {
@@ -130,6 +135,11 @@ export class Initialize<User = any> {
   readonly app: Koa | undefined
   /** What the instance was initialised on (sanic-jwt's `instance`). */
   readonly instance: Koa | Router
+  /**
+   * The tokens this instance issued, in its token store (`revocationEnabled`): revoke, unrevoke,
+   * list, log a user out everywhere.
+   */
+  readonly tokens: TokenRegistry
   /** The endpoint objects by path (built-ins and class views). */
   readonly endpoints: ReadonlyMap<string, BaseEndpoint>
 
@@ -180,10 +190,11 @@ export class Initialize<User = any> {
     for (const [handler, setting] of AUTO_ENABLE) {
       if (auth.implements(handler) && !config.isExplicit(setting)) config.set(setting, true)
     }
+    auth.useStore(tokenStoreOf(config, options.tokenStore))
     const authMode = config.get('authMode')
     if (authMode) {
       if (!auth.implements('authenticate')) throw new AuthenticateNotImplemented()
-      if (config.get('refreshTokenEnabled')) {
+      if (config.get('refreshTokenEnabled') && !auth.storesRefreshTokens) {
         // Name the one missing handler: with one given, the default message hides which it is.
         const missing = (['storeRefreshToken', 'retrieveRefreshToken'] as const).filter(
           (name) => !auth.implements(name),
@@ -198,6 +209,11 @@ export class Initialize<User = any> {
       if (config.get('scopesEnabled') && !auth.implements('addScopesToPayload')) {
         throw new ScopesNotImplemented()
       }
+      if (config.get('refreshRotation') && !auth.storesRefreshTokens) {
+        throw new InvalidConfiguration(
+          'the "refreshRotation" setting needs refresh tokens kept in the token store: turn revocation on (or give a tokenStore) and leave out the storeRefreshToken/retrieveRefreshToken handlers.',
+        )
+      }
     }
     if (config.get('userSecretEnabled') && !auth.implements('retrieveUserSecret')) {
       throw new UserSecretNotImplemented()
@@ -206,6 +222,7 @@ export class Initialize<User = any> {
     const responses = new ResponsesType(config, target)
     this.config = config
     this.auth = auth
+    this.tokens = auth.tokens
     this.responses = responses
     this.#parts = { config, auth, responses }
 
@@ -299,6 +316,8 @@ export class Initialize<User = any> {
         mount(config.get('pathToRefresh'), RefreshEndpoint, this.protected({ verifyExp: false }))
       }
       if (config.get('freshLoginEnabled')) mount(config.get('pathToFreshLogin'), FreshLoginEndpoint)
+      // An expired access token may still log out: its signature is checked, and it is revoked.
+      if (config.get('revocationEnabled')) mount(config.get('pathToLogout'), LogoutEndpoint, this.protected({ verifyExp: false }))
     }
     if (!Array.isArray(classViews)) throw new InvalidClassViewsFormat()
     const strict = config.get('strictSlashes')
@@ -356,6 +375,28 @@ export class Initialize<User = any> {
       return routes(ctx as never, () => allowedMethods(ctx as never, next))
     } as Middleware)
   }
+}
+
+const STORE_METHODS = ['get', 'set', 'setIfAbsent', 'compareAndSet', 'delete', 'keysOfUser', 'keys', 'close'] as const
+
+/**
+ * The token store of an instance: the `tokenStore` option (which turns revocation on unless the
+ * setting says otherwise), a `MemoryStore` on the instance's clock when revocation is on without
+ * one, else none.
+ *
+ * @throws InvalidConfiguration for a `tokenStore` that is not a store.
+ */
+function tokenStoreOf(config: Configuration, store: unknown): TokenStore | undefined {
+  if (store !== undefined) {
+    const candidate = store as Record<string, unknown> | null
+    const missing = STORE_METHODS.filter((name) => typeof candidate?.[name] !== 'function')
+    if (typeof store !== 'object' || store === null || missing.length > 0) {
+      throw new InvalidConfiguration(`the "tokenStore" option must be a TokenStore (missing: ${missing.join(', ')}).`)
+    }
+    if (!config.isExplicit('revocationEnabled')) config.set('revocationEnabled', true)
+  }
+  if (!config.get('revocationEnabled')) return undefined
+  return (store as TokenStore | undefined) ?? new MemoryStore({ clock: () => config.get('clock')() })
 }
 
 function verbMethod(verb: Verb): string {

@@ -33,6 +33,14 @@ export interface RefreshResult<User = any> {
   payload: JwtPayload
 }
 
+/** What `extendLogout` receives. */
+export interface LogoutResult {
+  /** The verified payload of the access token that logged out. */
+  payload: JwtPayload
+  /** True when every token of the user was revoked (`{ "everywhere": true }`). */
+  everywhere: boolean
+}
+
 /** What `extendRetrieveUser` receives. */
 export interface RetrieveUserResult<User = any> {
   user: User | null
@@ -183,6 +191,16 @@ export class Responses {
     return {}
   }
 
+  /**
+   * Extra keys merged into the `POST /auth/logout` output (`{ logout: true }`).
+   *
+   * @param result - the verified payload of the access token logged out, and whether the user
+   *   asked to be logged out everywhere.
+   */
+  extendLogout(_ctx: Context, _result: LogoutResult): Record<string, unknown> | void | Promise<Record<string, unknown> | void> {
+    return {}
+  }
+
   /** Extra keys merged into the `POST /auth/refresh` output. */
   extendRefresh(_ctx: Context, _result: RefreshResult): Record<string, unknown> | void | Promise<Record<string, unknown> | void> {
     return {}
@@ -208,6 +226,16 @@ export class Responses {
     if (options.refreshToken !== undefined) {
       this.setCookie(ctx, refreshName, options.refreshToken)
     }
+  }
+
+  /**
+   * Deletes the token cookies (access, split signature, refresh) in cookie mode: a logout.
+   */
+  clearTokenCookies(ctx: Context): void {
+    const c = this.config
+    this.setCookie(ctx, c.get('cookieAccessTokenName', ctx), null)
+    if (c.get('cookieSplit', ctx)) this.setCookie(ctx, c.get('cookieSplitSignatureName', ctx), null)
+    this.setCookie(ctx, c.get('cookieRefreshTokenName', ctx), null)
   }
 
   /**

@@ -39,6 +39,9 @@ export const ERROR_CODES = {
   ERR_JWT_INVALID_SCOPE: 403,
   ERR_JWT_NEEDS_FRESH: 401,
   ERR_JWT_USER_LOOKUP: 401,
+  ERR_JWT_REVOKED: 401,
+  ERR_JWT_REFRESH_REUSED: 401,
+  ERR_JWT_STORE_UNAVAILABLE: 503,
   ERR_JWT_AUTHENTICATE_NOT_IMPLEMENTED: 500,
   ERR_JWT_REFRESH_NOT_IMPLEMENTED: 500,
   ERR_JWT_SCOPES_NOT_IMPLEMENTED: 500,
@@ -255,6 +258,36 @@ export class UserLookupFailed extends KoaJwtError {
   static override readonly code: ErrorCode = 'ERR_JWT_USER_LOOKUP'
   static override readonly defaultMessage = 'User not found.'
   override name = 'UserLookupFailed'
+}
+
+/** A token that was revoked (`jwt.tokens.revoke()`, a logout, `revokeUser()`, `isTokenRevoked`). 401. */
+export class RevokedToken extends KoaJwtError {
+  static override readonly status = 401
+  static override readonly code: ErrorCode = 'ERR_JWT_REVOKED'
+  static override readonly defaultMessage = 'Token has been revoked.'
+  override name = 'RevokedToken'
+}
+
+/**
+ * A rotated refresh token was presented again (`refreshRotation`): stolen, or replayed. The whole
+ * family of tokens of that login is revoked. 401.
+ */
+export class RefreshTokenReused extends KoaJwtError {
+  static override readonly status = 401
+  static override readonly code: ErrorCode = 'ERR_JWT_REFRESH_REUSED'
+  static override readonly defaultMessage = 'Refresh token reused.'
+  override name = 'RefreshTokenReused'
+}
+
+/**
+ * The token store failed or did not answer within `storeTimeout`: nothing is issued and no
+ * token is accepted without its revocation check ("fail closed"). 503.
+ */
+export class StoreUnavailable extends KoaJwtError {
+  static override readonly status = 503
+  static override readonly code: ErrorCode = 'ERR_JWT_STORE_UNAVAILABLE'
+  static override readonly defaultMessage = 'Token store unavailable.'
+  override name = 'StoreUnavailable'
 }
 
 /** Auth mode is on but no `authenticate` handler was given. Start-up error. */

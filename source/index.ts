@@ -15,6 +15,7 @@ export type {
   AuthenticateResult,
   ErrorBody,
   FailureHook,
+  LogoutResult,
   RefreshResult,
   RetrieveUserResult,
   TokenResponseOptions,
@@ -30,6 +31,9 @@ export { RefreshEndpoint } from './endpoints/RefreshEndpoint'
 export { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
 export { VerifyEndpoint } from './endpoints/VerifyEndpoint'
 export { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
+export { LogoutEndpoint } from './endpoints/LogoutEndpoint'
+export { TokenRegistry, newJti, refreshTokenId } from './core/TokenRegistry'
+export type { AuditEvent } from './core/TokenRegistry'
 export { injectUser } from './middleware/inject-user'
 export { protect, protect as protected } from './middleware/protect'
 export { scoped } from './middleware/scoped'
@@ -56,6 +60,9 @@ export { isFresh } from './core/freshness'
 export type { ClaimRules, JwtPayload } from './core/token'
 export { VerifyCache, deepFreeze } from './core/verify-cache'
 export type { VerifyCacheOptions } from './core/verify-cache'
+export { MemoryStore } from './core/stores/MemoryStore'
+export type { MemoryStoreOptions } from './core/stores/MemoryStore'
+export type { StoreSetOptions, StoreValue, TokenRecord, TokenStore } from './core/stores/TokenStore'
 export { compileKeys, loadKeyMaterial } from './core/keys'
 export type { CompiledKeys } from './core/keys'
 export * from './errors'

@@ -114,6 +114,9 @@ export function normalizeSetting(name: SettingName, value: unknown, fromEnv = fa
       }
       return seconds
     }
+    case 'revocationChecks':
+      if (value !== 'all' && value !== 'access' && value !== 'refresh') fail(name, '"all", "access" or "refresh"', value, false)
+      return value
     case 'nullableString':
       // '' is off, as in an environment preset: sanic-jwt adds no claim for a falsy claim_iss, and
       // requiring a claim that no token carries would refuse every token (reference §7.2.16).

@@ -122,6 +122,8 @@ export interface Settings {
   pathToFreshLogin: string
   /** Path of the refresh endpoint under `urlPrefix`. @default '/refresh' */
   pathToRefresh: string
+  /** Path of the logout endpoint under `urlPrefix` (mounted when revocation is on). @default '/logout' */
+  pathToLogout: string
   /** Path of the me endpoint under `urlPrefix`. @default '/me' */
   pathToRetrieveUser: string
   /** Path of the verify endpoint under `urlPrefix`. @default '/verify' */
@@ -136,16 +138,46 @@ export interface Settings {
   queryStringSet: boolean
   /** In query-string mode, a missing parameter is an error instead of falling back to the header. @default true */
   queryStringStrict: boolean
+  /**
+   * Lifetime of refresh tokens kept in the token store, in seconds (a span such as '30d' too);
+   * an expired refresh token is refused. Refresh tokens of the store/retrieve handlers are yours
+   * to expire. @default 2592000 (30 days)
+   */
+  refreshExpirationDelta: number
+  /**
+   * Every `/auth/refresh` answers a new refresh token and retires the presented one; presenting
+   * a retired one again revokes every token of that login (401 `RefreshTokenReused`). Needs the
+   * token store. @default false
+   */
+  refreshRotation: boolean
+  /**
+   * Seconds during which a just-rotated refresh token is still answered (a new access token, no
+   * new refresh token) instead of counting as reuse: two tabs refreshing at once. @default 0
+   */
+  refreshReuseInterval: number
   /** Issue refresh tokens on `/auth` and mount `/refresh`. Turned on by refresh handlers. @default false */
   refreshTokenEnabled: boolean
   /** JSON key of the refresh token in `/auth` output and in the `/refresh` body. @default 'refresh_token' */
   refreshTokenName: string
+  /**
+   * Record issued tokens in the token store (every token gets `jti` and `iat`), refuse revoked
+   * ones (401 `RevokedToken`) and mount `/logout`. Turned on by the `tokenStore` option and by an
+   * `isTokenRevoked` handler. @default false
+   */
+  revocationEnabled: boolean
+  /** Which tokens the revocation check applies to: `'all'`, `'access'` or `'refresh'`. @default 'all' */
+  revocationChecks: 'all' | 'access' | 'refresh'
   /** Put scopes into tokens through `addScopesToPayload`. Turned on by that handler. @default false */
   scopesEnabled: boolean
   /** Payload key of the scopes. @default 'scopes' */
   scopesName: string
   /** HMAC secret, or the public key for RS/ES/PS (alias `publicKey`). Required: there is no default. @default null */
   secret: KeyInput | null
+  /**
+   * The longest a call to the token store may take, in seconds; a slower or failing store is a
+   * 503 `StoreUnavailable`, never a hang. @default 2
+   */
+  storeTimeout: number
   /** Trailing slashes matter on `classViews` routes. @default false */
   strictSlashes: boolean
   /** Prefix of the built-in endpoints. @default '/auth' */
@@ -180,6 +212,9 @@ export type SettingsInput = {
     | 'leeway'
     | 'claimNbfDelta'
     | 'cookieMaxAge'
+    | 'refreshExpirationDelta'
+    | 'refreshReuseInterval'
+    | 'storeTimeout'
     ? number | string
     : K extends 'cookieExpires'
       ? Date | number | string | null
@@ -206,6 +241,7 @@ type Kind =
   | 'cookieDomain'
   | 'cookiePath'
   | 'freshness'
+  | 'revocationChecks'
 
 /** @internal */
 export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
@@ -245,6 +281,7 @@ export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   pathToAuthenticate: 'path',
   pathToFreshLogin: 'path',
   pathToRefresh: 'path',
+  pathToLogout: 'path',
   pathToRetrieveUser: 'path',
   pathToVerify: 'path',
   privateKey: 'key',
@@ -252,11 +289,17 @@ export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   queryStringRefreshTokenName: 'name',
   queryStringSet: 'boolean',
   queryStringStrict: 'boolean',
+  refreshExpirationDelta: 'seconds',
+  refreshRotation: 'boolean',
+  refreshReuseInterval: 'seconds',
   refreshTokenEnabled: 'boolean',
   refreshTokenName: 'name',
+  revocationEnabled: 'boolean',
+  revocationChecks: 'revocationChecks',
   scopesEnabled: 'boolean',
   scopesName: 'name',
   secret: 'key',
+  storeTimeout: 'seconds',
   strictSlashes: 'boolean',
   urlPrefix: 'path',
   userId: 'name',
@@ -303,6 +346,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   pathToAuthenticate: '/',
   pathToFreshLogin: '/fresh',
   pathToRefresh: '/refresh',
+  pathToLogout: '/logout',
   pathToRetrieveUser: '/me',
   pathToVerify: '/verify',
   privateKey: null,
@@ -310,11 +354,17 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   queryStringRefreshTokenName: 'refresh_token',
   queryStringSet: false,
   queryStringStrict: true,
+  refreshExpirationDelta: 30 * 24 * 3600,
+  refreshRotation: false,
+  refreshReuseInterval: 0,
   refreshTokenEnabled: false,
   refreshTokenName: 'refresh_token',
+  revocationEnabled: false,
+  revocationChecks: 'all',
   scopesEnabled: false,
   scopesName: 'scopes',
   secret: null,
+  storeTimeout: 2,
   strictSlashes: false,
   urlPrefix: '/auth',
   userId: 'user_id',
@@ -355,6 +405,8 @@ export const HANDLER_NAMES = [
   'retrieveUserSecret',
   'overrideScopeValidator',
   'destructureScopes',
+  'isTokenRevoked',
+  'audit',
 ] as const
 
 /** A handler name. */

@@ -11,6 +11,8 @@ import type { Configuration } from './Configuration'
 import type { ScopeTuple } from './core/scope-matcher'
 import type { JwtPayload } from './core/token'
 import type { VerifyCacheOptions } from './core/verify-cache'
+import type { AuditEvent } from './core/TokenRegistry'
+import type { TokenStore } from './core/stores/TokenStore'
 import type { BaseEndpoint } from './endpoints/BaseEndpoint'
 import type { Responses } from './Responses'
 import type { KeyInput, SettingsInput } from './settings'
@@ -158,6 +160,8 @@ export type ProtectOptions = RouteOverrides &
      * `UserLookupFailed` (flask-jwt-extended's user lookup). @default false
      */
     user?: boolean
+    /** Skip the revocation check on this route (`revocationEnabled`). @default false */
+    skipRevocationCheck?: boolean
   }
 
 /** Options of `injectUser()`. */
@@ -220,6 +224,13 @@ export interface Handlers<User = any> {
   overrideScopeValidator?: (isValid: boolean, required: ScopeTuple, userScopes: ScopeTuple[], requireAllActions: boolean) => boolean
   /** Rewrites a route's raw scope requirement before matching. */
   destructureScopes?: (scopes: ScopeRequirement, ctx?: Context) => ScopeRequirement | Promise<ScopeRequirement>
+  /**
+   * Decides whether a verified access token is revoked, instead of the token store's check.
+   * Turns `revocationEnabled` on.
+   */
+  isTokenRevoked?: (payload: JwtPayload, ctx?: Context) => boolean | Promise<boolean>
+  /** Receives `login`, `refresh`, `logout`, `revoked` and `reuse_detected` events (never a token). */
+  audit?: (event: AuditEvent) => void | Promise<void>
 }
 
 /** Settings as options: each may also be `undefined` (not given), e.g. `secret: process.env.JWT_SECRET`. */
@@ -240,6 +251,12 @@ export type InitializeOptions<User = any> = SettingsOptions &
      * @default false
      */
     verifyCache?: boolean | VerifyCacheOptions
+    /**
+     * Where issued tokens, revocations and (without refresh handlers) refresh tokens are kept.
+     * Turns `revocationEnabled` on; without it, `revocationEnabled: true` uses a `MemoryStore`.
+     * @default none (a MemoryStore when revocation is on)
+     */
+    tokenStore?: TokenStore
     /** Replaces the `Authentication` class. */
     authenticationClass?: AuthenticationClass<User>
     /** Replaces the `Configuration` class. */

@@ -119,12 +119,19 @@ const REFERENCE_DEFAULTS: Readonly<Record<string, unknown>> = {
   verifyExp: true,
 }
 const FUNCTION_SETTINGS = ['generateRefreshToken', 'clock']
-/** Settings of flask-jwt-extended's features (fresh tokens, tokens without exp), with their defaults. */
+/** Settings of flask-jwt-extended's features (fresh tokens, tokens without exp, revocation), with their defaults. */
 const FLASK_DEFAULTS: Readonly<Record<string, unknown>> = {
   allowNoExpiration: false,
   freshLoginEnabled: false,
   loginFreshness: true,
   pathToFreshLogin: '/fresh',
+  pathToLogout: '/logout',
+  refreshExpirationDelta: 30 * 24 * 3600,
+  refreshReuseInterval: 0,
+  refreshRotation: false,
+  revocationChecks: 'all',
+  revocationEnabled: false,
+  storeTimeout: 2,
 }
 
 describe('Configuration: defaults (reference §2.1)', () => {

@@ -15,6 +15,7 @@ import { setupClaims, withInline } from './claims'
 import type { KeyStore, UserSecretSource } from './KeyStore'
 import { isThenable } from './thenable'
 import { readClock, signToken, type JwtPayload } from './token'
+import { newJti, type TokenRegistry } from './TokenRegistry'
 import { warnOnce } from './warnings'
 import { isPlainObject, userDict } from './users'
 
@@ -33,6 +34,7 @@ interface SignRules {
   readonly claimNbfDelta: number
   readonly scopesEnabled: boolean
   readonly scopesName: string
+  readonly revocation: boolean
   /** The registered claims `addClaims` adds with these settings (`exp`, then iss/iat/nbf/aud). */
   readonly registered: readonly string[]
   /** The signing key of these settings (undefined in a verify-only setup). */
@@ -71,6 +73,7 @@ export class TokenIssuer<User> {
   readonly #base: Pick<IssuingHooks<User>, 'buildPayload' | 'addClaims'>
   readonly #rules: (ctx?: object) => SignRules
   #claims: readonly Claim<User>[] = []
+  #registry: TokenRegistry | undefined
 
   /**
    * @param base - the base implementations of the replaceable steps: when the hooks hold these,
@@ -86,6 +89,11 @@ export class TokenIssuer<User> {
   /** The registered custom claims (set once at start-up). */
   useClaims(claims: readonly Claim<User>[]): void {
     this.#claims = claims
+  }
+
+  /** The registry that records issued tokens while `revocationEnabled` (set once at start-up). */
+  useRegistry(registry: TokenRegistry | undefined): void {
+    this.#registry = registry
   }
 
   /**
@@ -157,12 +165,20 @@ export class TokenIssuer<User> {
     }
     this.#requireClaims(payload, rules, options.customClaims, delta !== false)
     if (options.extendPayload) payload = (await options.extendPayload(payload, user)) ?? payload
+    const registry = rules.revocation ? this.#registry : undefined
+    if (registry !== undefined) {
+      // Revocable tokens carry their id and their time of issue (for the per-user cut-off).
+      if (typeof payload.iat !== 'number') payload.iat = Math.floor(readClock(rules.clock))
+      payload.jti = newJti()
+    }
     if (fresh !== undefined) {
       // A window is fresh until iat + n: the token's own iat when it has one, else now.
       const iat = typeof payload.iat === 'number' ? payload.iat : Math.floor(readClock(rules.clock))
       payload.fresh = fresh === true || fresh === false ? fresh : iat + fresh
     }
     const token = signToken(payload, await this.#signingKey(hooks, payload, rules), rules.algorithm)
+    // Recorded before it is handed out: a store that fails issues no token.
+    if (registry !== undefined) await registry.recordAccess(payload, ctx)
     if (delta === false) {
       warnOnce(
         'KOA_JWT_NO_EXPIRATION',
@@ -212,6 +228,7 @@ export class TokenIssuer<User> {
       claimNbfDelta: c.get('claimNbfDelta', ctx),
       scopesEnabled: c.get('scopesEnabled', ctx),
       scopesName: c.get('scopesName', ctx),
+      revocation: c.get('revocationEnabled', ctx),
       key: this.#keys.compiled(ctx).signKey,
     }
     const registered = ['exp']

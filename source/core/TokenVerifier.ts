@@ -7,7 +7,13 @@ import type { KeyObject } from 'node:crypto'
 
 import type { Claim, ClaimClass } from '../Claim'
 import type { Configuration } from '../Configuration'
-import { InvalidConfiguration, InvalidVerification, InvalidVerificationError } from '../errors'
+import {
+  HandlerFailed,
+  InvalidConfiguration,
+  InvalidVerification,
+  InvalidVerificationError,
+  RevokedToken,
+} from '../errors'
 import type { Algorithm } from '../settings'
 import { verifyClaims, withInline } from './claims'
 import type { KeyStore, UserSecretSource } from './KeyStore'
@@ -16,6 +22,11 @@ import { VerifyCache, deepFreeze, type VerifyCacheOptions } from './verify-cache
 
 /** A function run on every verified payload; it must return a boolean. */
 export type ExtraVerification = (payload: JwtPayload) => boolean | Promise<boolean>
+
+/** What the verifier calls back on `Authentication`: its key handler and its revocation check. @internal */
+export interface VerifierHost extends UserSecretSource {
+  isTokenRevoked(payload: JwtPayload, ctx?: object): unknown
+}
 
 /** The settings that verifying a token reads. @internal */
 export interface VerifyRules {
@@ -26,6 +37,8 @@ export interface VerifyRules {
   readonly leeway: number
   readonly verifyExp: boolean
   readonly allowNoExpiration: boolean
+  /** Access tokens are checked for revocation (`revocationEnabled`, `revocationChecks` not 'refresh'). */
+  readonly revocation: boolean
   readonly audience: string | string[] | null
   readonly issuer: string | null
   /** The verification key of these settings. */
@@ -40,6 +53,8 @@ export interface VerifyOptions {
   readonly ctx?: object | undefined
   /** When false, extra verifications and custom claims are skipped. */
   readonly verify?: boolean | undefined
+  /** When false, the revocation check is skipped (a route's `skipRevocationCheck`). */
+  readonly revocation?: boolean | undefined
 }
 
 /** Verifies tokens for one instance. @internal */
@@ -60,6 +75,7 @@ export class TokenVerifier {
       leeway: config.get('leeway', ctx),
       verifyExp: config.get('verifyExp', ctx),
       allowNoExpiration: config.get('allowNoExpiration', ctx),
+      revocation: config.get('revocationEnabled', ctx) && config.get('revocationChecks', ctx) !== 'refresh',
       audience: config.get('claimAud', ctx),
       issuer: config.get('claimIss', ctx),
       key: keys.compiled(ctx).verifyKey,
@@ -113,7 +129,7 @@ export class TokenVerifier {
    * @throws InvalidToken (with a code naming the failure), InvalidCustomClaimError,
    *   InvalidVerificationError, and the developer errors InvalidCustomClaim, InvalidVerification.
    */
-  verify(token: string, options: VerifyOptions, secrets: UserSecretSource): JwtPayload | Promise<JwtPayload> {
+  verify(token: string, options: VerifyOptions, secrets: VerifierHost): JwtPayload | Promise<JwtPayload> {
     return this.verifyUnder(this.#rules(options.ctx), token, options, secrets)
   }
 
@@ -131,18 +147,24 @@ export class TokenVerifier {
     rules: VerifyRules,
     token: string,
     options: VerifyOptions,
-    secrets: UserSecretSource,
+    secrets: VerifierHost,
   ): JwtPayload | Promise<JwtPayload> {
     if (rules.userSecretEnabled) {
       const userId = decodeUnverified(token)[rules.userIdKey]
       return this.#keys
         .userKey(secrets, userId, rules.algorithm, false, false)
-        .then((key) => this.#verifyWith(token, key, rules, options))
+        .then((key) => this.#verifyWith(token, key, rules, options, secrets))
     }
-    return this.#verifyWith(token, rules.key, rules, options)
+    return this.#verifyWith(token, rules.key, rules, options, secrets)
   }
 
-  #verifyWith(token: string, key: KeyObject, rules: VerifyRules, options: VerifyOptions): JwtPayload | Promise<JwtPayload> {
+  #verifyWith(
+    token: string,
+    key: KeyObject,
+    rules: VerifyRules,
+    options: VerifyOptions,
+    host: VerifierHost,
+  ): JwtPayload | Promise<JwtPayload> {
     const { algorithm } = rules
     const now = rules.clock()
     const cache = this.#cache
@@ -166,13 +188,16 @@ export class TokenVerifier {
       if (cache !== undefined && !hit) cache.set(token, payload, key, algorithm, now, rules.leeway)
       return payload
     }
-    if (
+    const result =
       options.verify !== false &&
       (this.#verifications.length > 0 || this.#claims.length > 0 || options.customClaims !== undefined)
-    ) {
-      return this.#verifyExtras(payload, options.customClaims).then(remember)
-    }
-    return remember()
+        ? this.#verifyExtras(payload, options.customClaims).then(remember)
+        : remember()
+    // Last, on cache hits too: a revoked token is refused however it was verified.
+    if (!rules.revocation || options.revocation === false) return result
+    return result instanceof Promise
+      ? result.then((verified) => checkRevocation(host, verified, options.ctx))
+      : checkRevocation(host, result, options.ctx)
   }
 
   async #verifyExtras(payload: JwtPayload, inline: readonly ClaimClass[] | undefined): Promise<void> {
@@ -183,4 +208,16 @@ export class TokenVerifier {
     }
     await verifyClaims(payload, withInline(this.#claims, inline))
   }
+}
+
+/**
+ * Asks `isTokenRevoked` (the store check unless replaced) about a verified payload.
+ *
+ * @throws RevokedToken; HandlerFailed when the answer is not a boolean.
+ */
+async function checkRevocation(host: VerifierHost, payload: JwtPayload, ctx: object | undefined): Promise<JwtPayload> {
+  const revoked = await host.isTokenRevoked(payload, ctx)
+  if (revoked === true) throw new RevokedToken()
+  if (revoked !== false) throw new HandlerFailed('isTokenRevoked must return a boolean.')
+  return payload
 }

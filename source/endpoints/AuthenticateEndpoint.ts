@@ -1,6 +1,7 @@
 import type { Context } from 'koa'
 
 import { isThenable } from '../core/thenable'
+import { decodeUnverified } from '../core/token'
 import { InvalidRetrieveUserObject } from '../errors'
 import { TokenEndpoint } from './TokenEndpoint'
 
@@ -22,6 +23,7 @@ export class AuthenticateEndpoint extends TokenEndpoint {
       refreshToken = await auth.generateRefreshToken(ctx, user)
       output[config.get('refreshTokenName', ctx)] = refreshToken
     }
+    if (auth.implements('audit')) await this.auditLogin(ctx, user, accessToken)
     let extra = responses.extendAuthenticate(ctx, { user, accessToken, refreshToken })
     if (isThenable(extra)) extra = await extra
     Object.assign(output, extra)
@@ -29,6 +31,13 @@ export class AuthenticateEndpoint extends TokenEndpoint {
     if (isThenable(shaped)) shaped = await shaped
     const sent = responses.getTokenResponse(ctx, accessToken, shaped as Record<string, unknown>, { refreshToken })
     if (sent !== undefined) await sent
+  }
+
+  /** Reports a login to `Authentication#audit()`: the user and the access token's id, never the token. */
+  protected async auditLogin(ctx: Context, user: unknown, accessToken: string): Promise<void> {
+    const jti = decodeUnverified(accessToken).jti
+    const userId = String(await this.auth.getUserId(user, ctx))
+    await this.auth.audit({ type: 'login', userId, jti: typeof jti === 'string' ? jti : null, time: this.config.get('clock', ctx)() })
   }
 
   /**

@@ -16,6 +16,7 @@ export class FreshLoginEndpoint extends AuthenticateEndpoint {
     let user = this.authenticateUser(ctx)
     if (isThenable(user)) user = await user
     const accessToken = await auth.generateAccessToken(user, { ctx, fresh: config.get('loginFreshness', ctx) })
+    if (auth.implements('audit')) await this.auditLogin(ctx, user, accessToken)
     let shaped = this.doOutput({ [config.get('accessTokenName', ctx)]: accessToken })
     if (isThenable(shaped)) shaped = await shaped
     const sent = responses.getTokenResponse(ctx, accessToken, shaped as Record<string, unknown>)

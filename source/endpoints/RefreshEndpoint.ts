@@ -37,17 +37,40 @@ export class RefreshEndpoint extends TokenEndpoint {
       if (error instanceof KoaJwtError && error.status < 500) throw new AuthenticationFailed(null, { cause: error })
       throw error
     }
-    const stored = await auth.retrieveRefreshToken(userId, ctx)
-    auth.compareRefreshTokens(stored, sent)
+    let refreshToken: string | undefined
+    let successor: string | undefined
+    let used: string | null = null
+    if (auth.storesRefreshTokens) {
+      // In the token store: the token's own record decides (user, expiry, revocation, rotation),
+      // and the new access token joins its login's family.
+      const use = await auth.tokens.useRefresh(
+        sent,
+        userId,
+        ctx,
+        () => auth.newRefreshToken(ctx),
+        () => new AuthenticationFailed(),
+      )
+      successor = use.successor
+      refreshToken = successor ?? sent
+      used = use.jti
+    } else {
+      const stored = await auth.retrieveRefreshToken(userId, ctx)
+      auth.compareRefreshTokens(stored, sent)
+      refreshToken = Buffer.isBuffer(stored) ? stored.toString('utf8') : (stored ?? undefined)
+    }
     // A refreshed token is never fresh: freshness comes from entering the credentials.
     const accessToken = await auth.generateAccessToken(user, { ctx, fresh: false })
     const output: Record<string, unknown> = { [config.get('accessTokenName', ctx)]: accessToken }
-    const storedText = Buffer.isBuffer(stored) ? stored.toString('utf8') : (stored ?? undefined)
+    // A rotated refresh token is answered like the login's: in the body and, in cookie mode, as the cookie.
+    if (successor !== undefined) output[config.get('refreshTokenName', ctx)] = successor
     Object.assign(
       output,
-      await responses.extendRefresh(ctx, { user, accessToken, refreshToken: storedText, purportedToken: sent, payload }),
+      await responses.extendRefresh(ctx, { user, accessToken, refreshToken, purportedToken: sent, payload }),
     )
+    if (auth.implements('audit')) {
+      await auth.audit({ type: 'refresh', userId: String(userId), jti: used, time: config.get('clock', ctx)() })
+    }
     const shaped = (await this.doOutput(output)) as Record<string, unknown>
-    await responses.getTokenResponse(ctx, accessToken, shaped)
+    await responses.getTokenResponse(ctx, accessToken, shaped, successor === undefined ? {} : { refreshToken: successor })
   }
 }

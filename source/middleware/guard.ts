@@ -11,6 +11,8 @@ import {
   InvalidConfiguration,
   InvalidToken,
   KoaJwtError,
+  RevokedToken,
+  StoreUnavailable,
   Unauthorized,
 } from '../errors'
 import { endpointOfRequest, instances, type InstanceParts } from '../registry'
@@ -26,7 +28,7 @@ import type { JwtMiddleware } from '../types'
 export type InstanceResolver = (ctx: Context, view?: unknown) => InstanceParts
 
 /** Keys of route options that are not settings. */
-const ROUTE_KEYS = new Set(['redirectOnFail', 'redirectUrl', 'requireAll', 'requireAllActions', 'fresh', 'user', 'required'])
+const ROUTE_KEYS = new Set(['redirectOnFail', 'redirectUrl', 'requireAll', 'requireAllActions', 'fresh', 'user', 'required', 'skipRevocationCheck'])
 
 /** Per-route overrides compiled once: static values normalised, functions kept for each request. @internal */
 export interface CompiledOverrides {
@@ -110,6 +112,9 @@ export function toUnauthorized(error: unknown, debug: boolean): KoaJwtError {
   if (!(error instanceof KoaJwtError)) {
     return debug ? new HandlerFailed(null, { cause: error }) : new Unauthorized(null, { cause: error })
   }
+  // flask-jwt-extended's failures answer as themselves (their hooks and clients tell them by
+  // class); a store that fails is the server's 503, never a 401 that sends the user to log in.
+  if (error instanceof RevokedToken || error instanceof StoreUnavailable) return error
   if (MISSING_CODES.has(error.code)) {
     return new Unauthorized(error.reasons, { status: debug ? 400 : 401, code: error.code, cause: error })
   }

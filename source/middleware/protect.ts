@@ -18,12 +18,20 @@ export function authenticateRequest(parts: InstanceParts, ctx: Context): void | 
   return verifyAndStore(parts, ctx)
 }
 
+/** {@link authenticateRequest} on a route with `skipRevocationCheck`. @internal */
+export function authenticateSkippingRevocation(parts: InstanceParts, ctx: Context): void | Promise<void> {
+  if (!parts.config.get('doProtection', ctx)) return
+  return verifyAndStore(parts, ctx, false)
+}
+
+const SKIP_REVOCATION = Object.freeze({ revocation: false })
+
 /** {@link authenticateRequest} once `doProtection` is known to hold. @internal */
-export function verifyAndStore(parts: InstanceParts, ctx: Context): void | Promise<void> {
+export function verifyAndStore(parts: InstanceParts, ctx: Context, revocation = true): void | Promise<void> {
   const { auth } = parts
   let result: ReturnType<typeof auth.verifyRequestNow>
   try {
-    result = auth.verifyRequestNow(ctx)
+    result = auth.verifyRequestNow(ctx, revocation ? undefined : SKIP_REVOCATION)
   } catch (error) {
     return refused(parts, ctx, error)
   }
@@ -49,7 +57,8 @@ export function createProtect(
   options: ProtectOptions = {},
 ): JwtMiddleware<ProtectedState> {
   const overrides = compileOverrides(options as Record<string, unknown>)
-  const check = withRequirements(authenticateRequest, requirementsOf(options))
+  const authenticate = options.skipRevocationCheck === true ? authenticateSkippingRevocation : authenticateRequest
+  const check = withRequirements(authenticate, requirementsOf(options))
   return dual<ProtectedState>(function protectedMiddleware(ctx, next, view) {
     return guarded(ctx, next, resolve, overrides, options, check, view)
   })

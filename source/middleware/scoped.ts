@@ -66,7 +66,7 @@ export function createScoped(
   const verifyAndMatch = (parts: InstanceParts, ctx: Context): void | Promise<void> => {
     // doProtection is read once: a getter's value holds for the whole request anyway.
     if (!parts.config.get('doProtection', ctx)) return
-    const pending = verifyAndStore(parts, ctx)
+    const pending = verifyAndStore(parts, ctx, options.skipRevocationCheck !== true)
     return pending === undefined ? matchScopes(parts, ctx) : pending.then(() => matchScopes(parts, ctx))
   }
   const check = withRequirements(verifyAndMatch, { fresh: false, user: requirements.user })

@@ -6,9 +6,8 @@
 import type { Context } from 'koa'
 
 import type { Configuration } from '../Configuration'
-import type { UserSecretSource } from '../core/KeyStore'
 import type { JwtPayload } from '../core/token'
-import type { TokenVerifier, VerifyRules } from '../core/TokenVerifier'
+import type { TokenVerifier, VerifierHost, VerifyRules } from '../core/TokenVerifier'
 import {
   extractToken,
   hasWhitespace,
@@ -20,7 +19,7 @@ import {
 import { InvalidAuthorizationHeader } from '../errors'
 
 /** What the reader calls back on `Authentication`: its (overridable) `extractToken` and key handler. @internal */
-export interface ReaderHost extends UserSecretSource {
+export interface ReaderHost extends VerifierHost {
   extractToken(ctx: Context, options?: { refresh?: boolean }): string
 }
 
@@ -49,6 +48,8 @@ interface Verified {
   readonly token: string
   /** The settings it was verified under: an inner route with other settings verifies again. */
   readonly rules: VerifyRules
+  /** Whether the revocation check ran: a route that skips it must not vouch for one that wants it. */
+  readonly revocation: boolean
   readonly payload: JwtPayload
 }
 
@@ -88,7 +89,13 @@ export class RequestReader {
    * Extracts and verifies the access token of a request; a verified result (with `verify` on) is
    * remembered for the rest of the request. Throws synchronously or rejects.
    */
-  verify(ctx: Context, host: ReaderHost, verifier: TokenVerifier, verify: boolean): JwtPayload | Promise<JwtPayload> {
+  verify(
+    ctx: Context,
+    host: ReaderHost,
+    verifier: TokenVerifier,
+    verify: boolean,
+    revocation = true,
+  ): JwtPayload | Promise<JwtPayload> {
     // With the header as the only place to look and extractToken not overridden, the token is read
     // here and scanned for whitespace only if it fails to verify (headerTokenUnchecked): same
     // errors, one scan of the token fewer on every request that passes.
@@ -101,17 +108,19 @@ export class RequestReader {
     const memo = ctx as unknown as Record<symbol, Verified | undefined>
     const seen = memo[this.#verifiedKey]
     const rules = verifier.rulesFor(ctx)
-    if (seen !== undefined && seen.token === token && seen.rules === rules) return seen.payload
+    if (seen !== undefined && seen.token === token && seen.rules === rules && (seen.revocation || !revocation)) {
+      return seen.payload
+    }
     let result: JwtPayload | Promise<JwtPayload>
     try {
-      result = verifier.verifyUnder(rules, token, { ctx, verify }, host)
+      result = verifier.verifyUnder(rules, token, { ctx, verify, revocation }, host)
     } catch (error) {
       throw unchecked ? headerFailure(token, error) : error
     }
     if (result instanceof Promise) {
       return result.then(
         (payload) => {
-          if (verify) memo[this.#verifiedKey] = { token, rules, payload }
+          if (verify) memo[this.#verifiedKey] = { token, rules, revocation, payload }
           return payload
         },
         (error: unknown) => {
@@ -119,7 +128,7 @@ export class RequestReader {
         },
       )
     }
-    if (verify) memo[this.#verifiedKey] = { token, rules, payload: result }
+    if (verify) memo[this.#verifiedKey] = { token, rules, revocation, payload: result }
     return result
   }
 }

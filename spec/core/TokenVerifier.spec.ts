@@ -3,9 +3,9 @@ import { createSecretKey } from 'node:crypto'
 import { expect } from 'chai'
 
 import { instantiateClaim } from '../../source/core/claims'
-import { KeyStore, type UserSecretSource } from '../../source/core/KeyStore'
+import { KeyStore } from '../../source/core/KeyStore'
 import type { JwtPayload } from '../../source/core/token'
-import { TokenVerifier, type ExtraVerification } from '../../source/core/TokenVerifier'
+import { TokenVerifier, type ExtraVerification, type VerifierHost } from '../../source/core/TokenVerifier'
 import type { VerifyCacheOptions } from '../../source/core/verify-cache'
 import {
   Claim,
@@ -27,9 +27,12 @@ const NOW = 1_700_000_000
 const LEEWAY = 180
 
 /** A source of per-user secrets that must not be asked (instance keys). */
-const noSecrets: UserSecretSource = {
+const noSecrets: VerifierHost = {
   retrieveUserSecret() {
     throw new Error('retrieveUserSecret is not called without per-user secrets')
+  },
+  isTokenRevoked() {
+    throw new Error('isTokenRevoked is not called while revocation is off')
   },
 }
 
@@ -254,7 +257,8 @@ describe('TokenVerifier#verify()', () => {
     it('returns a promise of the payload verified with the key of the user named by the token', async () => {
       const { verifier } = make({ userSecretEnabled: true })
       const asked: unknown[] = []
-      const source: UserSecretSource = {
+      const source: VerifierHost = {
+        ...noSecrets,
         retrieveUserSecret: (userId, options) => {
           asked.push(userId, options)
           return secret
@@ -268,14 +272,14 @@ describe('TokenVerifier#verify()', () => {
 
     it('rejects a token signed with the instance key', async () => {
       const { verifier } = make({ userSecretEnabled: true })
-      const error = await caught(() => verifier.verify(token(), {}, { retrieveUserSecret: () => secret }))
+      const error = await caught(() => verifier.verify(token(), {}, { ...noSecrets, retrieveUserSecret: () => secret }))
       expect(error).to.be.instanceOf(InvalidToken)
       expect(error.code).to.equal('ERR_JWT_INVALID_SIGNATURE')
     })
 
     it('rejects with InvalidToken 401 when the user has no secret', async () => {
       const { verifier } = make({ userSecretEnabled: true })
-      const error = await caught(() => verifier.verify(token(), {}, { retrieveUserSecret: () => undefined }))
+      const error = await caught(() => verifier.verify(token(), {}, { ...noSecrets, retrieveUserSecret: () => undefined }))
       expect(error).to.be.instanceOf(InvalidToken)
       expect(error.status).to.equal(401)
       expect(error.code).to.equal('ERR_JWT_INVALID_SIGNATURE')

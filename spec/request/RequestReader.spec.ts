@@ -99,6 +99,9 @@ function make(settings: ConfigurationInput = {}, config?: Configuration) {
     retrieveUserSecret(): unknown {
       throw new Error('retrieveUserSecret is not called without per-user secrets')
     }
+    isTokenRevoked(): unknown {
+      throw new Error('isTokenRevoked is not called while revocation is off')
+    }
   }
   const reader: RequestReader = new RequestReader(resolved, Host.prototype.extractToken)
   return { config: resolved, reader, verifier, calls, state, host: new Host() }
@@ -241,7 +244,7 @@ describe('RequestReader#verify()', () => {
     expect(outcome.value).to.deep.equal({ sync: true, payload: { user_id: 1, exp: NOW + 3600, name: 'alice' } })
   })
 
-  it('hands the verifier the token, the request, the verify flag and the host', async () => {
+  it('hands the verifier the token, the request, the verify and revocation flags and the host', async () => {
     const parts = make()
     let seen: Context | undefined
     await onRequest((ctx) => {
@@ -250,7 +253,7 @@ describe('RequestReader#verify()', () => {
     }, bearer(token()))
     expect(parts.calls).to.have.length(1)
     expect(parts.calls[0]!.token).to.equal(token())
-    expect(parts.calls[0]!.options).to.deep.equal({ ctx: seen, verify: false })
+    expect(parts.calls[0]!.options).to.deep.equal({ ctx: seen, verify: false, revocation: true })
     expect(parts.calls[0]!.options.ctx).to.equal(seen)
     expect(parts.calls[0]!.secrets).to.equal(parts.host)
   })
@@ -271,7 +274,11 @@ describe('RequestReader#verify()', () => {
 
   it('verifies what an overridden extractToken returns', async () => {
     const parts = make()
-    const host: ReaderHost = { extractToken: () => token(9), retrieveUserSecret: parts.host.retrieveUserSecret }
+    const host: ReaderHost = {
+      extractToken: () => token(9),
+      retrieveUserSecret: parts.host.retrieveUserSecret,
+      isTokenRevoked: parts.host.isTokenRevoked,
+    }
     const outcome = await onRequest((ctx) => verified(parts, ctx, true, host), bearer(token(1)))
     expect(outcome.value?.payload).to.deep.include({ user_id: 9 })
   })
@@ -327,6 +334,7 @@ describe('RequestReader#verify()', () => {
       const host: ReaderHost = {
         extractToken: () => tokens.shift()!,
         retrieveUserSecret: parts.host.retrieveUserSecret,
+        isTokenRevoked: parts.host.isTokenRevoked,
       }
       const outcome = await onRequest(
         async (ctx) => [await verified(parts, ctx, true, host), await verified(parts, ctx, true, host)],
@@ -434,7 +442,11 @@ describe('RequestReader#verify()', () => {
 
     it('answers the verification failure itself when extractToken is overridden', async () => {
       const parts = make()
-      const host: ReaderHost = { extractToken: () => 'abc def', retrieveUserSecret: parts.host.retrieveUserSecret }
+      const host: ReaderHost = {
+        extractToken: () => 'abc def',
+        retrieveUserSecret: parts.host.retrieveUserSecret,
+        isTokenRevoked: parts.host.isTokenRevoked,
+      }
       const outcome = await onRequest((ctx) => verified(parts, ctx, true, host), spaced)
       expect(outcome.error).to.be.instanceOf(InvalidToken)
     })

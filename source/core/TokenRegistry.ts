@@ -1,0 +1,419 @@
+/**
+ * Issued tokens in the token store: the records written when tokens are issued, the revocation
+ * check of a verified token, revocation by token, by user and by login family, and refresh tokens
+ * kept in the store (expiry, rotation, reuse detection). No Koa in here.
+ *
+ * Store layout: `token:<jti>` → a {@link TokenRecord} (until the token expires), `user:<id>` →
+ * `{ revokedBefore }` (a per-user cut-off: "log out everywhere" in O(1) per request).
+ */
+import { createHash, randomBytes } from 'node:crypto'
+
+import type { Configuration } from '../Configuration'
+import { InvalidToken, RefreshTokenReused, RevokedToken, StoreUnavailable } from '../errors'
+import { MemoryStore } from './stores/MemoryStore'
+import type { StoreValue, TokenRecord, TokenStore } from './stores/TokenStore'
+import { decodeUnverified, readClock, type JwtPayload } from './token'
+
+/** What the library reports to `Authentication#audit()`: never a token or a secret. */
+export interface AuditEvent {
+  readonly type: 'login' | 'refresh' | 'logout' | 'revoked' | 'reuse_detected'
+  /** The user id, as text. */
+  readonly userId: string
+  /** The token concerned (the jti of an access token, the id of a refresh token), if one. */
+  readonly jti: string | null
+  /** Seconds, from the `clock` setting. */
+  readonly time: number
+}
+
+/** What `useRefresh` answers: the family of the login, and the new refresh token when rotated. @internal */
+export interface RefreshUse {
+  readonly family: string
+  readonly jti: string
+  readonly successor: string | undefined
+}
+
+const tokenKey = (jti: string): string => `token:${jti}`
+const userKey = (userId: string): string => `user:${userId}`
+
+/** A new token id: 128 random bits, base64url (22 characters). */
+export function newJti(): string {
+  return randomBytes(16).toString('base64url')
+}
+
+/** The id under which an opaque refresh token is recorded: a hash, never the token itself. */
+export function refreshTokenId(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('base64url').slice(0, 22)
+}
+
+function toRecord(value: StoreValue | undefined): TokenRecord | undefined {
+  if (value === undefined) return undefined
+  const { jti, userId, type, issuedAt, expiresAt, revoked, family, retiredAt, replacedBy } = value
+  if (typeof jti !== 'string' || typeof userId !== 'string' || (type !== 'access' && type !== 'refresh')) return undefined
+  return {
+    jti,
+    userId,
+    type,
+    issuedAt: typeof issuedAt === 'number' ? issuedAt : 0,
+    expiresAt: typeof expiresAt === 'number' ? expiresAt : null,
+    revoked: revoked === true,
+    family: typeof family === 'string' ? family : null,
+    retiredAt: typeof retiredAt === 'number' ? retiredAt : null,
+    replacedBy: typeof replacedBy === 'string' ? replacedBy : null,
+  }
+}
+
+const asValue = (record: TokenRecord): StoreValue => ({ ...record })
+
+/**
+ * The tokens an instance issued (`jwt.tokens`): revoke and unrevoke them, list them, and log a
+ * user out everywhere. Every method rejects with `StoreUnavailable` (503) when the store fails or
+ * takes longer than `storeTimeout`, and when revocation is off (there is no store then).
+ *
+ * @example
+ * ```ts
+ * await jwt.tokens.revoke(jti)          // one token
+ * await jwt.tokens.revokeUser(42)       // every token of user 42 issued up to now
+ * for await (const record of jwt.tokens.forUser(42)) console.log(record.jti, record.type)
+ * ```
+ */
+export class TokenRegistry {
+  readonly #config: Configuration
+  readonly #store: TokenStore | undefined
+  // An in-process store cannot hang: its calls need no timer.
+  readonly #bounded: boolean
+  readonly #audit: (event: AuditEvent) => unknown
+  // The login family of the tokens issued in one request (a login, or a refresh).
+  readonly #families = new WeakMap<object, string>()
+
+  /** @internal */
+  constructor(config: Configuration, store: TokenStore | undefined, audit: (event: AuditEvent) => unknown) {
+    this.#config = config
+    this.#store = store
+    this.#bounded = store !== undefined && !(store instanceof MemoryStore)
+    this.#audit = audit
+  }
+
+  /** The store in use, or undefined when revocation is off. */
+  get store(): TokenStore | undefined {
+    return this.#store
+  }
+
+  /** The record of a token id, or undefined. */
+  async get(jti: string): Promise<TokenRecord | undefined> {
+    return toRecord(await this.#call((store) => store.get(tokenKey(jti))))
+  }
+
+  /**
+   * Revokes one token: by its id (`jti`), by the access token itself (a JWT: its `jti` claim is
+   * read without verification), or by an opaque refresh token. A JWT not recorded yet (issued by
+   * another instance sharing the key) is recorded as revoked until its `exp`.
+   *
+   * @returns false when nothing was known under that id.
+   */
+  async revoke(jtiOrToken: string): Promise<boolean> {
+    const now = this.#now()
+    let record = await this.get(jtiOrToken)
+    if (record === undefined) record = await this.get(refreshTokenId(jtiOrToken))
+    if (record === undefined && jtiOrToken.split('.').length === 3) {
+      const payload = tryDecode(jtiOrToken)
+      if (payload !== undefined && typeof payload.jti === 'string') {
+        record = (await this.get(payload.jti)) ?? {
+          jti: payload.jti,
+          userId: String(payload[this.#config.get('userId')] ?? ''),
+          type: 'access',
+          issuedAt: typeof payload.iat === 'number' ? payload.iat : now,
+          expiresAt: typeof payload.exp === 'number' ? payload.exp + this.#config.get('leeway') : null,
+          revoked: false,
+          family: null,
+          retiredAt: null,
+          replacedBy: null,
+        }
+      }
+    }
+    if (record === undefined) return false
+    await this.#write({ ...record, revoked: true })
+    await this.#audit({ type: 'revoked', userId: record.userId, jti: record.jti, time: now })
+    return true
+  }
+
+  /**
+   * Lifts the revocation of one token (by id). A token of a user revoked with `revokeUser` stays
+   * refused.
+   *
+   * @returns false when nothing was known under that id.
+   */
+  async unrevoke(jti: string): Promise<boolean> {
+    const record = await this.get(jti)
+    if (record === undefined) return false
+    await this.#write({ ...record, revoked: false })
+    return true
+  }
+
+  /** The unexpired records of a user's tokens. */
+  async *forUser(userId: unknown): AsyncIterable<TokenRecord> {
+    const store = this.#need()
+    for await (const key of this.#iterate(store.keysOfUser(String(userId)))) {
+      if (!key.startsWith('token:')) continue
+      const record = await this.get(key.slice('token:'.length))
+      if (record !== undefined) yield record
+    }
+  }
+
+  /** Every unexpired record. */
+  async *all(): AsyncIterable<TokenRecord> {
+    const store = this.#need()
+    for await (const key of this.#iterate(store.keys('token:'))) {
+      const record = await this.get(key.slice('token:'.length))
+      if (record !== undefined) yield record
+    }
+  }
+
+  /**
+   * Logs a user out everywhere: every token of the user issued up to now is refused (a per-user
+   * cut-off time, checked in O(1) per request), refresh tokens included. Tokens issued afterwards
+   * are accepted.
+   */
+  async revokeUser(userId: unknown): Promise<void> {
+    const id = String(userId)
+    const now = this.#now()
+    const c = this.#config
+    // Kept as long as a token issued before it can live.
+    const lifetime = Math.max(c.get('expirationDelta'), c.get('refreshExpirationDelta')) + c.get('leeway')
+    const expiresAt = c.get('allowNoExpiration') ? null : now + lifetime
+    await this.#call((store) => store.set(userKey(id), { revokedBefore: now }, { expiresAt, userId: id }))
+    await this.#audit({ type: 'revoked', userId: id, jti: null, time: now })
+  }
+
+  /**
+   * Revokes every token of one login (its refresh tokens and the access tokens made with them).
+   * @internal
+   */
+  async revokeFamily(userId: string, family: string): Promise<void> {
+    for await (const record of this.forUser(userId)) {
+      if (record.family === family && !record.revoked) await this.#write({ ...record, revoked: true })
+    }
+  }
+
+  /**
+   * The store check of a verified access token: its record is not revoked and it was issued after
+   * the user's cut-off.
+   *
+   * @throws InvalidToken without a `jti` claim, RevokedToken, StoreUnavailable
+   * @internal
+   */
+  async checkAccess(payload: JwtPayload): Promise<void> {
+    const { jti } = payload
+    if (typeof jti !== 'string' || jti === '') {
+      throw new InvalidToken('Token is missing the "jti" claim.', { code: 'ERR_JWT_CLAIM_MISSING' })
+    }
+    const userId = String(payload[this.#config.get('userId')])
+    const [value, cutoff] = await this.#call((store) => Promise.all([store.get(tokenKey(jti)), store.get(userKey(userId))]))
+    const record = toRecord(value)
+    if (record?.revoked === true) throw new RevokedToken()
+    this.#checkCutoff(cutoff, record?.issuedAt ?? payload.iat)
+  }
+
+  #checkCutoff(cutoff: StoreValue | undefined, issuedAt: unknown): void {
+    const before = cutoff?.revokedBefore
+    if (typeof before !== 'number') return
+    // Without a time of issue there is no telling it came after the cut-off: refused.
+    if (typeof issuedAt !== 'number' || issuedAt <= before) throw new RevokedToken()
+  }
+
+  /**
+   * Records an access token just signed (before it is handed out: a store that fails issues no
+   * token). Its family is the login's: the one set for this request by a refresh, else its own
+   * id, which the refresh token of the same login then takes. @internal
+   */
+  async recordAccess(payload: JwtPayload, ctx: object | undefined): Promise<void> {
+    const jti = payload.jti as string
+    const family = (ctx && this.#families.get(ctx)) ?? jti
+    if (ctx) this.#families.set(ctx, family)
+    const exp = payload.exp
+    await this.#write({
+      jti,
+      userId: String(payload[this.#config.get('userId', ctx)]),
+      type: 'access',
+      issuedAt: this.#now(),
+      expiresAt: typeof exp === 'number' ? exp + this.#config.get('leeway', ctx) : null,
+      revoked: false,
+      family,
+      retiredAt: null,
+      replacedBy: null,
+    })
+  }
+
+  /** Makes the tokens issued for this request members of `family` (a refresh). @internal */
+  joinFamily(ctx: object, family: string): void {
+    this.#families.set(ctx, family)
+  }
+
+  /**
+   * Records a new opaque refresh token of a user, in the family of this request's login.
+   * @internal
+   */
+  async recordRefresh(token: string, userId: unknown, ctx: object | undefined): Promise<string> {
+    const jti = refreshTokenId(token)
+    const now = this.#now()
+    const family = (ctx && this.#families.get(ctx)) ?? jti
+    const written = await this.#call((store) =>
+      store.setIfAbsent(tokenKey(jti), asValue(this.#refreshRecord(jti, String(userId), family, now, ctx)), {
+        expiresAt: now + this.#config.get('refreshExpirationDelta', ctx),
+        userId: String(userId),
+      }),
+    )
+    // 128 bits of a hash of a random token: a collision is a broken generateRefreshToken.
+    if (!written) throw new StoreUnavailable('A refresh token id is already taken: generateRefreshToken must return random tokens.')
+    return jti
+  }
+
+  #refreshRecord(jti: string, userId: string, family: string, now: number, ctx: object | undefined): TokenRecord {
+    return {
+      jti,
+      userId,
+      type: 'refresh',
+      issuedAt: now,
+      expiresAt: now + this.#config.get('refreshExpirationDelta', ctx),
+      revoked: false,
+      family,
+      retiredAt: null,
+      replacedBy: null,
+    }
+  }
+
+  /**
+   * Uses a refresh token of the store: it must be recorded for this user, unexpired, not revoked
+   * (itself, its user's cut-off) and, with rotation, not retired. With rotation it is retired
+   * atomically and a successor is recorded in the same family; of two concurrent uses, one
+   * rotates. A retired token presented again is reuse: the family is revoked, unless it was
+   * retired less than `refreshReuseInterval` seconds ago (two tabs), when it answers without a
+   * successor.
+   *
+   * @param makeToken - makes the successor's token (the `generateRefreshToken` setting).
+   * @param refused - the error for a token that is not a valid refresh token of this user.
+   * @throws RefreshTokenReused, RevokedToken, AuthenticationFailed (unknown, expired, another
+   *   user's), StoreUnavailable
+   * @internal
+   */
+  async useRefresh(
+    token: string,
+    userId: unknown,
+    ctx: object | undefined,
+    makeToken: () => Promise<string>,
+    refused: () => Error,
+  ): Promise<RefreshUse> {
+    const id = String(userId)
+    const jti = refreshTokenId(token)
+    const now = this.#now()
+    const [value, cutoff] = await this.#call((store) => Promise.all([store.get(tokenKey(jti)), store.get(userKey(id))]))
+    const record = toRecord(value)
+    if (record === undefined || record.type !== 'refresh' || record.userId !== id) throw refused()
+    if (record.expiresAt !== null && record.expiresAt <= now) throw refused()
+    const checks = this.#config.get('revocationChecks', ctx) !== 'access'
+    if (checks && record.revoked) throw new RevokedToken()
+    if (checks) this.#checkCutoff(cutoff, record.issuedAt)
+    const family = record.family ?? record.jti
+    if (ctx) this.#families.set(ctx, family)
+    if (!this.#config.get('refreshRotation', ctx)) return { family, jti, successor: undefined }
+    if (record.retiredAt !== null) return this.#retired(record, family, now, ctx)
+    const successor = await makeToken()
+    const next = refreshTokenId(successor)
+    const retired: TokenRecord = { ...record, retiredAt: now, replacedBy: next }
+    const won = await this.#call((store) =>
+      store.compareAndSet(tokenKey(jti), asValue(record), asValue(retired), { expiresAt: record.expiresAt, userId: id }),
+    )
+    if (!won) {
+      // Another request rotated it first: the same rules as for a retired token.
+      const now2 = toRecord(await this.#call((store) => store.get(tokenKey(jti))))
+      if (now2 === undefined || now2.revoked) throw new RevokedToken()
+      return this.#retired(now2, family, now, ctx)
+    }
+    await this.recordRefresh(successor, id, ctx)
+    return { family, jti: next, successor }
+  }
+
+  async #retired(record: TokenRecord, family: string, now: number, ctx: object | undefined): Promise<RefreshUse> {
+    const grace = this.#config.get('refreshReuseInterval', ctx)
+    if (record.retiredAt !== null && now - record.retiredAt < grace) return { family, jti: record.jti, successor: undefined }
+    await this.revokeFamily(record.userId, family)
+    await this.#audit({ type: 'reuse_detected', userId: record.userId, jti: record.jti, time: now })
+    throw new RefreshTokenReused()
+  }
+
+  /**
+   * Logs out the owner of a verified access token: that token and the other tokens of its login,
+   * or, with `everywhere`, every token of the user. @internal
+   */
+  async logout(payload: JwtPayload, everywhere: boolean): Promise<void> {
+    const userId = String(payload[this.#config.get('userId')])
+    if (everywhere) return this.revokeUser(userId)
+    const jti = typeof payload.jti === 'string' ? payload.jti : undefined
+    const record = jti === undefined ? undefined : await this.get(jti)
+    if (record !== undefined && record.family !== null) await this.revokeFamily(userId, record.family)
+    if (jti !== undefined) await this.revoke(jti)
+  }
+
+  /** Writes a record until it expires. */
+  #write(record: TokenRecord): Promise<void> {
+    return this.#call((store) =>
+      store.set(tokenKey(record.jti), asValue(record), { expiresAt: record.expiresAt, userId: record.userId }),
+    )
+  }
+
+  #now(): number {
+    return readClock(this.#config.get('clock'))
+  }
+
+  #need(): TokenStore {
+    if (this.#store === undefined) {
+      throw new StoreUnavailable('Revocation is not enabled: no token store.')
+    }
+    return this.#store
+  }
+
+  /** Iterates a store listing, each step bounded like any other call. */
+  async *#iterate(keys: AsyncIterable<string>): AsyncIterable<string> {
+    const iterator = keys[Symbol.asyncIterator]()
+    for (;;) {
+      const step = await this.#call(() => iterator.next())
+      if (step.done === true) return
+      yield step.value
+    }
+  }
+
+  /**
+   * One store call: a failure or an answer slower than `storeTimeout` is StoreUnavailable (the
+   * cause kept, never shown), so no request hangs and no check is skipped.
+   */
+  async #call<T>(fn: (store: TokenStore) => Promise<T>): Promise<T> {
+    const store = this.#need()
+    if (!this.#bounded) {
+      try {
+        return await fn(store)
+      } catch (error) {
+        throw error instanceof StoreUnavailable ? error : new StoreUnavailable(null, { cause: error })
+      }
+    }
+    const ms = this.#config.get('storeTimeout') * 1000
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the token store did not answer within ${ms} ms`)), ms)
+      timer.unref()
+    })
+    try {
+      return await Promise.race([fn(store), timeout])
+    } catch (error) {
+      throw error instanceof StoreUnavailable ? error : new StoreUnavailable(null, { cause: error })
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+function tryDecode(token: string): JwtPayload | undefined {
+  try {
+    return decodeUnverified(token)
+  } catch {
+    return undefined
+  }
+}
