@@ -194,6 +194,13 @@ export class Initialize<User = any> {
     const authMode = config.get('authMode')
     if (authMode) {
       if (!auth.implements('authenticate')) throw new AuthenticateNotImplemented()
+      // Rotation first: its message says what it needs; the handler check below would ask for
+      // handlers that rotation cannot use.
+      if (config.get('refreshRotation') && !(config.get('refreshTokenEnabled') && auth.storesRefreshTokens)) {
+        throw new InvalidConfiguration(
+          'the "refreshRotation" setting needs refresh tokens kept in the token store: "refreshTokenEnabled" on, revocation on (or a tokenStore), and no storeRefreshToken/retrieveRefreshToken handlers.',
+        )
+      }
       if (config.get('refreshTokenEnabled') && !auth.storesRefreshTokens) {
         // Name the one missing handler: with one given, the default message hides which it is.
         const missing = (['storeRefreshToken', 'retrieveRefreshToken'] as const).filter(
@@ -208,11 +215,6 @@ export class Initialize<User = any> {
       }
       if (config.get('scopesEnabled') && !auth.implements('addScopesToPayload')) {
         throw new ScopesNotImplemented()
-      }
-      if (config.get('refreshRotation') && !auth.storesRefreshTokens) {
-        throw new InvalidConfiguration(
-          'the "refreshRotation" setting needs refresh tokens kept in the token store: turn revocation on (or give a tokenStore) and leave out the storeRefreshToken/retrieveRefreshToken handlers.',
-        )
       }
     }
     if (config.get('userSecretEnabled') && !auth.implements('retrieveUserSecret')) {
@@ -396,6 +398,9 @@ function tokenStoreOf(config: Configuration, store: unknown): TokenStore | undef
     if (!config.isExplicit('revocationEnabled')) config.set('revocationEnabled', true)
   }
   if (!config.get('revocationEnabled')) return undefined
+  if (!(config.get('storeTimeout') > 0)) {
+    throw new InvalidConfiguration('the "storeTimeout" setting must be more than 0 seconds.')
+  }
   return (store as TokenStore | undefined) ?? new MemoryStore({ clock: () => config.get('clock')() })
 }
 

@@ -93,8 +93,8 @@ export type FailureHook =
 
 /**
  * Error code → the hook that answers it, built once. Codes not listed (scope 403, failed login,
- * bodies, 5xx...) go to `exceptionResponse`. `ERR_JWT_REVOKED` and `ERR_JWT_CSRF` are mapped by
- * name ahead of the errors that will carry them.
+ * bodies, 5xx...) go to `exceptionResponse`. `ERR_JWT_CSRF` is mapped by name ahead of the error
+ * that will carry it.
  */
 const FAILURE_HOOKS: ReadonlyMap<string, FailureHook> = Object.freeze(
   new Map<string, FailureHook>([
@@ -359,8 +359,8 @@ export class Responses {
   }
 
   /**
-   * Answers a revoked token (`ERR_JWT_REVOKED`, raised once token revocation exists):
-   * flask-jwt-extended's `revoked_token_loader`. Default: {@link Responses.exceptionResponse}.
+   * Answers a revoked token (`ERR_JWT_REVOKED`: a revocation, a logout, `revokeUser`, a reused
+   * refresh token's family): flask-jwt-extended's `revoked_token_loader`. Default: {@link Responses.exceptionResponse}.
    *
    * @param ctx - the request's context.
    * @param error - the error as rendered.

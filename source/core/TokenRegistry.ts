@@ -4,7 +4,9 @@
  * kept in the store (expiry, rotation, reuse detection). No Koa in here.
  *
  * Store layout: `token:<jti>` → a {@link TokenRecord} (until the token expires), `user:<id>` →
- * `{ revokedBefore }` (a per-user cut-off: "log out everywhere" in O(1) per request).
+ * `{ revokedBefore }` (a per-user cut-off: "log out everywhere" in O(1) per request),
+ * `family:<id>` → `{ revoked: true }` (a login whose tokens are all refused, members recorded
+ * later included).
  */
 import { createHash, randomBytes } from 'node:crypto'
 
@@ -25,15 +27,9 @@ export interface AuditEvent {
   readonly time: number
 }
 
-/** What `useRefresh` answers: the family of the login, and the new refresh token when rotated. @internal */
-export interface RefreshUse {
-  readonly family: string
-  readonly jti: string
-  readonly successor: string | undefined
-}
-
 const tokenKey = (jti: string): string => `token:${jti}`
 const userKey = (userId: string): string => `user:${userId}`
+const familyKey = (family: string): string => `family:${family}`
 
 /** A new token id: 128 random bits, base64url (22 characters). */
 export function newJti(): string {
@@ -89,7 +85,8 @@ export class TokenRegistry {
   constructor(config: Configuration, store: TokenStore | undefined, audit: (event: AuditEvent) => unknown) {
     this.#config = config
     this.#store = store
-    this.#bounded = store !== undefined && !(store instanceof MemoryStore)
+    // Only the embedded store itself: a subclass may do I/O.
+    this.#bounded = store !== undefined && store.constructor !== MemoryStore
     this.#audit = audit
   }
 
@@ -117,21 +114,11 @@ export class TokenRegistry {
     if (record === undefined && jtiOrToken.split('.').length === 3) {
       const payload = tryDecode(jtiOrToken)
       if (payload !== undefined && typeof payload.jti === 'string') {
-        record = (await this.get(payload.jti)) ?? {
-          jti: payload.jti,
-          userId: String(payload[this.#config.get('userId')] ?? ''),
-          type: 'access',
-          issuedAt: typeof payload.iat === 'number' ? payload.iat : now,
-          expiresAt: typeof payload.exp === 'number' ? payload.exp + this.#config.get('leeway') : null,
-          revoked: false,
-          family: null,
-          retiredAt: null,
-          replacedBy: null,
-        }
+        record = (await this.get(payload.jti)) ?? this.#accessRecordOf(payload, payload.jti, null)
       }
     }
     if (record === undefined) return false
-    await this.#write({ ...record, revoked: true })
+    await this.#revokeAccess(record)
     await this.#audit({ type: 'revoked', userId: record.userId, jti: record.jti, time: now })
     return true
   }
@@ -151,8 +138,7 @@ export class TokenRegistry {
 
   /** The unexpired records of a user's tokens. */
   async *forUser(userId: unknown): AsyncIterable<TokenRecord> {
-    const store = this.#need()
-    for await (const key of this.#iterate(store.keysOfUser(String(userId)))) {
+    for await (const key of this.#iterate((store) => store.keysOfUser(String(userId)))) {
       if (!key.startsWith('token:')) continue
       const record = await this.get(key.slice('token:'.length))
       if (record !== undefined) yield record
@@ -161,8 +147,7 @@ export class TokenRegistry {
 
   /** Every unexpired record. */
   async *all(): AsyncIterable<TokenRecord> {
-    const store = this.#need()
-    for await (const key of this.#iterate(store.keys('token:'))) {
+    for await (const key of this.#iterate((store) => store.keys('token:'))) {
       const record = await this.get(key.slice('token:'.length))
       if (record !== undefined) yield record
     }
@@ -176,11 +161,9 @@ export class TokenRegistry {
   async revokeUser(userId: unknown): Promise<void> {
     const id = String(userId)
     const now = this.#now()
-    const c = this.#config
-    // Kept as long as a token issued before it can live.
-    const lifetime = Math.max(c.get('expirationDelta'), c.get('refreshExpirationDelta')) + c.get('leeway')
-    const expiresAt = c.get('allowNoExpiration') ? null : now + lifetime
-    await this.#call((store) => store.set(userKey(id), { revokedBefore: now }, { expiresAt, userId: id }))
+    // Kept until deleted: no setting bounds how long a token issued before it may live (a per-token
+    // expirationDelta, a token without exp). One small entry per user ever logged out everywhere.
+    await this.#call((store) => store.set(userKey(id), { revokedBefore: now }, { expiresAt: null, userId: id }))
     await this.#audit({ type: 'revoked', userId: id, jti: null, time: now })
   }
 
@@ -189,8 +172,13 @@ export class TokenRegistry {
    * @internal
    */
   async revokeFamily(userId: string, family: string): Promise<void> {
+    // The marker first: a member recorded while the records are marked (the winner of a race) is
+    // refused by it. It lives as long as a member of the family can.
+    const c = this.#config
+    const expiresAt = this.#now() + c.get('refreshExpirationDelta') + c.get('expirationDelta') + c.get('leeway')
+    await this.#call((store) => store.set(familyKey(family), { revoked: true }, { expiresAt, userId }))
     for await (const record of this.forUser(userId)) {
-      if (record.family === family && !record.revoked) await this.#write({ ...record, revoked: true })
+      if (record.family === family && !record.revoked) await this.#revokeAccess(record)
     }
   }
 
@@ -213,11 +201,30 @@ export class TokenRegistry {
     this.#checkCutoff(cutoff, record?.issuedAt ?? payload.iat)
   }
 
+  /**
+   * Writes the record of a new member of a family, then reads the family's revocation marker:
+   * a family revoked meanwhile (reuse detected by a concurrent refresh, whose marker is written
+   * before it marks the members it finds) gets this member marked too. Either the revoker finds
+   * this record, or this check finds its marker: no member escapes, and the request path reads
+   * only the token's own record.
+   */
+  async #recordMember(record: TokenRecord, expiresAt: number | null): Promise<void> {
+    const key = tokenKey(record.jti)
+    const options = { expiresAt, userId: record.userId }
+    const family = record.family
+    const [, marker] = await this.#call(async (store) => {
+      await store.set(key, asValue(record), options)
+      return [undefined, family === null ? undefined : await store.get(familyKey(family))] as const
+    })
+    if (marker !== undefined) await this.#revokeAccess(record)
+  }
+
   #checkCutoff(cutoff: StoreValue | undefined, issuedAt: unknown): void {
     const before = cutoff?.revokedBefore
     if (typeof before !== 'number') return
-    // Without a time of issue there is no telling it came after the cut-off: refused.
-    if (typeof issuedAt !== 'number' || issuedAt <= before) throw new RevokedToken()
+    // Without a time of issue there is no telling it came after the cut-off: refused. A token issued
+    // in the very instant of the cut-off (a new login right after "log out everywhere") passes.
+    if (typeof issuedAt !== 'number' || issuedAt < before) throw new RevokedToken()
   }
 
   /**
@@ -230,17 +237,21 @@ export class TokenRegistry {
     const family = (ctx && this.#families.get(ctx)) ?? jti
     if (ctx) this.#families.set(ctx, family)
     const exp = payload.exp
-    await this.#write({
-      jti,
-      userId: String(payload[this.#config.get('userId', ctx)]),
-      type: 'access',
-      issuedAt: this.#now(),
-      expiresAt: typeof exp === 'number' ? exp + this.#config.get('leeway', ctx) : null,
-      revoked: false,
-      family,
-      retiredAt: null,
-      replacedBy: null,
-    })
+    const expiresAt = typeof exp === 'number' ? exp + this.#config.get('leeway', ctx) : null
+    await this.#recordMember(
+      {
+        jti,
+        userId: String(payload[this.#config.get('userId', ctx)]),
+        type: 'access',
+        issuedAt: this.#now(),
+        expiresAt,
+        revoked: false,
+        family,
+        retiredAt: null,
+        replacedBy: null,
+      },
+      expiresAt,
+    )
   }
 
   /** Makes the tokens issued for this request members of `family` (a refresh). @internal */
@@ -264,6 +275,9 @@ export class TokenRegistry {
     )
     // 128 bits of a hash of a random token: a collision is a broken generateRefreshToken.
     if (!written) throw new StoreUnavailable('A refresh token id is already taken: generateRefreshToken must return random tokens.')
+    // As for every member: a family revoked meanwhile gets this one marked (see #recordMember).
+    const marker = await this.#call((store) => store.get(familyKey(family)))
+    if (marker !== undefined) await this.#revokeAccess(this.#refreshRecord(jti, String(userId), family, now, ctx))
     return jti
   }
 
@@ -282,26 +296,23 @@ export class TokenRegistry {
   }
 
   /**
-   * Uses a refresh token of the store: it must be recorded for this user, unexpired, not revoked
-   * (itself, its user's cut-off) and, with rotation, not retired. With rotation it is retired
-   * atomically and a successor is recorded in the same family; of two concurrent uses, one
-   * rotates. A retired token presented again is reuse: the family is revoked, unless it was
-   * retired less than `refreshReuseInterval` seconds ago (two tabs), when it answers without a
-   * successor.
+   * Checks a refresh token of the store: recorded for this user, unexpired, not revoked (itself,
+   * its login's family, its user's cut-off). A retired token (`refreshRotation`) is reuse: the
+   * family is revoked (401 `RefreshTokenReused`), unless it was retired less than
+   * `refreshReuseInterval` seconds ago (two tabs), when it is accepted without rotation. The
+   * tokens issued next in this request join the token's family.
    *
-   * @param makeToken - makes the successor's token (the `generateRefreshToken` setting).
    * @param refused - the error for a token that is not a valid refresh token of this user.
-   * @throws RefreshTokenReused, RevokedToken, AuthenticationFailed (unknown, expired, another
-   *   user's), StoreUnavailable
+   * @returns the record, and whether to rotate it (with {@link rotateRefresh}, last).
+   * @throws RefreshTokenReused, RevokedToken, the `refused` error, StoreUnavailable
    * @internal
    */
-  async useRefresh(
+  async checkRefresh(
     token: string,
     userId: unknown,
     ctx: object | undefined,
-    makeToken: () => Promise<string>,
     refused: () => Error,
-  ): Promise<RefreshUse> {
+  ): Promise<{ record: TokenRecord; rotate: boolean }> {
     const id = String(userId)
     const jti = refreshTokenId(token)
     const now = this.#now()
@@ -309,32 +320,50 @@ export class TokenRegistry {
     const record = toRecord(value)
     if (record === undefined || record.type !== 'refresh' || record.userId !== id) throw refused()
     if (record.expiresAt !== null && record.expiresAt <= now) throw refused()
-    const checks = this.#config.get('revocationChecks', ctx) !== 'access'
-    if (checks && record.revoked) throw new RevokedToken()
-    if (checks) this.#checkCutoff(cutoff, record.issuedAt)
     const family = record.family ?? record.jti
-    if (ctx) this.#families.set(ctx, family)
-    if (!this.#config.get('refreshRotation', ctx)) return { family, jti, successor: undefined }
-    if (record.retiredAt !== null) return this.#retired(record, family, now, ctx)
-    const successor = await makeToken()
-    const next = refreshTokenId(successor)
-    const retired: TokenRecord = { ...record, retiredAt: now, replacedBy: next }
-    const won = await this.#call((store) =>
-      store.compareAndSet(tokenKey(jti), asValue(record), asValue(retired), { expiresAt: record.expiresAt, userId: id }),
-    )
-    if (!won) {
-      // Another request rotated it first: the same rules as for a retired token.
-      const now2 = toRecord(await this.#call((store) => store.get(tokenKey(jti))))
-      if (now2 === undefined || now2.revoked) throw new RevokedToken()
-      return this.#retired(now2, family, now, ctx)
+    if (this.#config.get('revocationChecks', ctx) !== 'access') {
+      if (record.revoked) throw new RevokedToken()
+      this.#checkCutoff(cutoff, record.issuedAt)
     }
-    await this.recordRefresh(successor, id, ctx)
-    return { family, jti: next, successor }
+    if (ctx) this.#families.set(ctx, family)
+    if (!this.#config.get('refreshRotation', ctx)) return { record, rotate: false }
+    if (record.retiredAt !== null) {
+      await this.#retired(record, family, now, ctx)
+      return { record, rotate: false }
+    }
+    return { record, rotate: true }
   }
 
-  async #retired(record: TokenRecord, family: string, now: number, ctx: object | undefined): Promise<RefreshUse> {
+  /**
+   * Retires a checked refresh token in favour of its successor, atomically: the last write of a
+   * refresh, after the successor and the new access token are recorded, so that a store failing
+   * halfway leaves the old token usable. Of two concurrent rotations one wins; the other's
+   * successor is deleted and the rules of a retired token apply to it.
+   *
+   * @returns true when this rotation won; false when another did and this one is answered
+   *   within the reuse interval (without its successor).
+   * @throws RefreshTokenReused, RevokedToken, StoreUnavailable
+   * @internal
+   */
+  async rotateRefresh(record: TokenRecord, successor: string, ctx: object | undefined): Promise<boolean> {
+    const now = this.#now()
+    const next = refreshTokenId(successor)
+    const retired: TokenRecord = { ...record, retiredAt: now, replacedBy: next }
+    const key = tokenKey(record.jti)
+    const options = { expiresAt: record.expiresAt, userId: record.userId }
+    if (await this.#call((store) => store.compareAndSet(key, asValue(record), asValue(retired), options))) return true
+    // Another request rotated it first: this successor never becomes a family member.
+    await this.#call((store) => store.delete(tokenKey(next)))
+    const current = toRecord(await this.#call((store) => store.get(key)))
+    if (current === undefined || current.revoked) throw new RevokedToken()
+    await this.#retired(current, record.family ?? record.jti, now, ctx)
+    return false
+  }
+
+  /** A retired token presented again: accepted within the reuse interval, else reuse. */
+  async #retired(record: TokenRecord, family: string, now: number, ctx: object | undefined): Promise<void> {
     const grace = this.#config.get('refreshReuseInterval', ctx)
-    if (record.retiredAt !== null && now - record.retiredAt < grace) return { family, jti: record.jti, successor: undefined }
+    if (record.retiredAt !== null && now - record.retiredAt < grace) return
     await this.revokeFamily(record.userId, family)
     await this.#audit({ type: 'reuse_detected', userId: record.userId, jti: record.jti, time: now })
     throw new RefreshTokenReused()
@@ -348,9 +377,43 @@ export class TokenRegistry {
     const userId = String(payload[this.#config.get('userId')])
     if (everywhere) return this.revokeUser(userId)
     const jti = typeof payload.jti === 'string' ? payload.jti : undefined
-    const record = jti === undefined ? undefined : await this.get(jti)
-    if (record !== undefined && record.family !== null) await this.revokeFamily(userId, record.family)
-    if (jti !== undefined) await this.revoke(jti)
+    if (jti === undefined) return
+    const record = await this.get(jti)
+    // A login's family is its first access token's id: without a record (expired, evicted, issued
+    // by another instance) that is still the best guess, and revoking an unknown family is harmless.
+    await this.revokeFamily(userId, record?.family ?? jti)
+    await this.#revokeAccess(record ?? this.#accessRecordOf(payload, jti, null))
+    await this.#audit({ type: 'revoked', userId, jti, time: this.#now() })
+  }
+
+  /** The record of a verified access token the store does not hold. */
+  #accessRecordOf(payload: JwtPayload, jti: string, family: string | null): TokenRecord {
+    const now = this.#now()
+    return {
+      jti,
+      userId: String(payload[this.#config.get('userId')] ?? ''),
+      type: 'access',
+      issuedAt: typeof payload.iat === 'number' ? payload.iat : now,
+      expiresAt: typeof payload.exp === 'number' ? payload.exp + this.#config.get('leeway') : null,
+      revoked: false,
+      family,
+      retiredAt: null,
+      replacedBy: null,
+    }
+  }
+
+  /**
+   * Marks an access token revoked. While refresh tokens are on, the mark outlives the token: an
+   * expired access token is still presented to `/auth/refresh` (which skips `exp`), for as long as
+   * a refresh token lives.
+   */
+  #revokeAccess(record: TokenRecord): Promise<void> {
+    const c = this.#config
+    let { expiresAt } = record
+    if (expiresAt !== null && record.type === 'access' && c.get('refreshTokenEnabled')) {
+      expiresAt = Math.max(expiresAt, this.#now() + c.get('refreshExpirationDelta') + c.get('leeway'))
+    }
+    return this.#write({ ...record, revoked: true, expiresAt })
   }
 
   /** Writes a record until it expires. */
@@ -371,9 +434,9 @@ export class TokenRegistry {
     return this.#store
   }
 
-  /** Iterates a store listing, each step bounded like any other call. */
-  async *#iterate(keys: AsyncIterable<string>): AsyncIterable<string> {
-    const iterator = keys[Symbol.asyncIterator]()
+  /** Iterates a store listing, its start and each step bounded like any other call. */
+  async *#iterate(list: (store: TokenStore) => AsyncIterable<string>): AsyncIterable<string> {
+    const iterator = await this.#call(async (store) => list(store)[Symbol.asyncIterator]())
     for (;;) {
       const step = await this.#call(() => iterator.next())
       if (step.done === true) return

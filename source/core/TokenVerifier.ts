@@ -12,6 +12,7 @@ import {
   InvalidConfiguration,
   InvalidVerification,
   InvalidVerificationError,
+  KoaJwtError,
   RevokedToken,
 } from '../errors'
 import type { Algorithm } from '../settings'
@@ -216,7 +217,13 @@ export class TokenVerifier {
  * @throws RevokedToken; HandlerFailed when the answer is not a boolean.
  */
 async function checkRevocation(host: VerifierHost, payload: JwtPayload, ctx: object | undefined): Promise<JwtPayload> {
-  const revoked = await host.isTokenRevoked(payload, ctx)
+  let revoked: unknown
+  try {
+    revoked = await host.isTokenRevoked(payload, ctx)
+  } catch (error) {
+    // A check that cannot answer is the server's failure (500, or the store's 503), never "log in again".
+    throw error instanceof KoaJwtError ? error : new HandlerFailed(null, { cause: error })
+  }
   if (revoked === true) throw new RevokedToken()
   if (revoked !== false) throw new HandlerFailed('isTokenRevoked must return a boolean.')
   return payload

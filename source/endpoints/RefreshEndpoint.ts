@@ -1,6 +1,8 @@
 import type { Context } from 'koa'
 
+import type { TokenRecord } from '../core/stores/TokenStore'
 import type { JwtPayload } from '../core/token'
+import { refreshTokenId } from '../core/TokenRegistry'
 import { AuthenticationFailed, KoaJwtError, RefreshTokenNotImplemented } from '../errors'
 import { toUnauthorized } from '../middleware/guard'
 import { TokenEndpoint } from './TokenEndpoint'
@@ -39,20 +41,17 @@ export class RefreshEndpoint extends TokenEndpoint {
     }
     let refreshToken: string | undefined
     let successor: string | undefined
-    let used: string | null = null
+    let rotated: TokenRecord | undefined
     if (auth.storesRefreshTokens) {
       // In the token store: the token's own record decides (user, expiry, revocation, rotation),
-      // and the new access token joins its login's family.
-      const use = await auth.tokens.useRefresh(
-        sent,
-        userId,
-        ctx,
-        () => auth.newRefreshToken(ctx),
-        () => new AuthenticationFailed(),
-      )
-      successor = use.successor
+      // and the new tokens join its login's family. Its rotation is the last write, below.
+      const checked = await auth.tokens.checkRefresh(sent, userId, ctx, () => new AuthenticationFailed())
+      if (checked.rotate) {
+        rotated = checked.record
+        successor = await auth.newRefreshToken(ctx)
+        await auth.tokens.recordRefresh(successor, userId, ctx)
+      }
       refreshToken = successor ?? sent
-      used = use.jti
     } else {
       const stored = await auth.retrieveRefreshToken(userId, ctx)
       auth.compareRefreshTokens(stored, sent)
@@ -60,6 +59,11 @@ export class RefreshEndpoint extends TokenEndpoint {
     }
     // A refreshed token is never fresh: freshness comes from entering the credentials.
     const accessToken = await auth.generateAccessToken(user, { ctx, fresh: false })
+    // Lost to a concurrent refresh within the reuse interval: answered without a successor.
+    if (rotated !== undefined && successor !== undefined && !(await auth.tokens.rotateRefresh(rotated, successor, ctx))) {
+      successor = undefined
+      refreshToken = sent
+    }
     const output: Record<string, unknown> = { [config.get('accessTokenName', ctx)]: accessToken }
     // A rotated refresh token is answered like the login's: in the body and, in cookie mode, as the cookie.
     if (successor !== undefined) output[config.get('refreshTokenName', ctx)] = successor
@@ -68,6 +72,8 @@ export class RefreshEndpoint extends TokenEndpoint {
       await responses.extendRefresh(ctx, { user, accessToken, refreshToken, purportedToken: sent, payload }),
     )
     if (auth.implements('audit')) {
+      // The id of the token used (never the token).
+      const used = auth.storesRefreshTokens ? refreshTokenId(sent) : null
       await auth.audit({ type: 'refresh', userId: String(userId), jti: used, time: config.get('clock', ctx)() })
     }
     const shaped = (await this.doOutput(output)) as Record<string, unknown>
