@@ -182,14 +182,15 @@ export class Authentication<User = any> {
    *
    * @returns true to refuse the token (401 `RevokedToken`).
    */
-  async isTokenRevoked(payload: JwtPayload, _ctx?: Context): Promise<boolean> {
+  isTokenRevoked(payload: JwtPayload, _ctx?: Context): boolean | Promise<boolean> {
+    // Synchronous on the embedded store: the protected request then makes no promise for it.
+    let pending: void | Promise<void>
     try {
-      await this.#registry.checkAccess(payload)
-      return false
+      pending = this.#registry.checkAccessNow(payload)
     } catch (error) {
-      if (error instanceof RevokedToken) return true
-      throw error
+      return revokedBy(error)
     }
+    return pending === undefined ? false : pending.then(() => false, revokedBy)
   }
 
   /**
@@ -448,4 +449,10 @@ export class Authentication<User = any> {
   override<T>(values: Partial<SettingsInput> & Record<string, unknown>, fn: () => T): T {
     return this.config.override(values, fn)
   }
+}
+
+/** True for a RevokedToken; any other failure is thrown on. */
+function revokedBy(error: unknown): boolean {
+  if (error instanceof RevokedToken) return true
+  throw error
 }

@@ -160,7 +160,7 @@ export interface Settings {
   /** JSON key of the refresh token in `/auth` output and in the `/refresh` body. @default 'refresh_token' */
   refreshTokenName: string
   /**
-   * Record issued tokens in the token store (every token gets `jti` and `iat`), refuse revoked
+   * Record issued tokens in the token store (every token gets `jti`, `iat` and `sid`), refuse revoked
    * ones (401 `RevokedToken`) and mount `/logout`. Turned on by the `tokenStore` option and by an
    * `isTokenRevoked` handler. @default false
    */

@@ -167,9 +167,12 @@ export class TokenIssuer<User> {
     if (options.extendPayload) payload = (await options.extendPayload(payload, user)) ?? payload
     const registry = rules.revocation ? this.#registry : undefined
     if (registry !== undefined) {
-      // Revocable tokens carry their id and their time of issue (for the per-user cut-off).
+      // Revocable tokens carry their id, their time of issue (for the per-user cut-off) and their
+      // login's id (OpenID Connect's `sid`: a logout revokes the login even after the record expired).
       if (typeof payload.iat !== 'number') payload.iat = Math.floor(readClock(rules.clock))
-      payload.jti = newJti()
+      const jti = newJti()
+      payload.jti = jti
+      payload.sid = registry.sessionOf(ctx, jti)
     }
     if (fresh !== undefined) {
       // A window is fresh until iat + n: the token's own iat when it has one, else now.

@@ -138,10 +138,14 @@ export class TokenRegistry {
 
   /** The unexpired records of a user's tokens. */
   async *forUser(userId: unknown): AsyncIterable<TokenRecord> {
-    for await (const key of this.#iterate((store) => store.keysOfUser(String(userId)))) {
+    const id = String(userId)
+    // Tokens refused by the user's cut-off are shown revoked, as the check treats them.
+    const cutoff = (await this.#call((store) => store.get(userKey(id))))?.revokedBefore
+    for await (const key of this.#iterate((store) => store.keysOfUser(id))) {
       if (!key.startsWith('token:')) continue
       const record = await this.get(key.slice('token:'.length))
-      if (record !== undefined) yield record
+      if (record === undefined) continue
+      yield typeof cutoff === 'number' && record.issuedAt < cutoff && !record.revoked ? { ...record, revoked: true } : record
     }
   }
 
@@ -190,12 +194,38 @@ export class TokenRegistry {
    * @internal
    */
   async checkAccess(payload: JwtPayload): Promise<void> {
+    return this.checkAccessNow(payload)
+  }
+
+  /**
+   * {@link checkAccess}, synchronous on the embedded MemoryStore (the request path then makes no
+   * promise), else a promise. Throws or rejects. @internal
+   */
+  checkAccessNow(payload: JwtPayload): void | Promise<void> {
     const { jti } = payload
     if (typeof jti !== 'string' || jti === '') {
       throw new InvalidToken('Token is missing the "jti" claim.', { code: 'ERR_JWT_CLAIM_MISSING' })
     }
     const userId = String(payload[this.#config.get('userId')])
-    const [value, cutoff] = await this.#call((store) => Promise.all([store.get(tokenKey(jti)), store.get(userKey(userId))]))
+    const store = this.#store
+    if (store !== undefined && store.constructor === MemoryStore) {
+      let value: StoreValue | undefined
+      let cutoff: StoreValue | undefined
+      try {
+        value = (store as MemoryStore).getNow(tokenKey(jti))
+        cutoff = (store as MemoryStore).getNow(userKey(userId))
+      } catch (error) {
+        throw new StoreUnavailable(null, { cause: error })
+      }
+      return this.#judge(value, cutoff, payload)
+    }
+    return this.#call((s) => Promise.all([s.get(tokenKey(jti)), s.get(userKey(userId))])).then(([value, cutoff]) =>
+      this.#judge(value, cutoff, payload),
+    )
+  }
+
+  /** @throws RevokedToken for a revoked record or a token issued before its user's cut-off. */
+  #judge(value: StoreValue | undefined, cutoff: StoreValue | undefined, payload: JwtPayload): void {
     const record = toRecord(value)
     if (record?.revoked === true) throw new RevokedToken()
     this.#checkCutoff(cutoff, record?.issuedAt ?? payload.iat)
@@ -234,8 +264,7 @@ export class TokenRegistry {
    */
   async recordAccess(payload: JwtPayload, ctx: object | undefined): Promise<void> {
     const jti = payload.jti as string
-    const family = (ctx && this.#families.get(ctx)) ?? jti
-    if (ctx) this.#families.set(ctx, family)
+    const family = typeof payload.sid === 'string' ? payload.sid : this.sessionOf(ctx, jti)
     const exp = payload.exp
     const expiresAt = typeof exp === 'number' ? exp + this.#config.get('leeway', ctx) : null
     await this.#recordMember(
@@ -252,6 +281,17 @@ export class TokenRegistry {
       },
       expiresAt,
     )
+  }
+
+  /**
+   * The login family (`sid` claim) of a token issued for this request: the one a refresh set,
+   * else the login's first access token's id, kept for the refresh token of the same login.
+   * @internal
+   */
+  sessionOf(ctx: object | undefined, jti: string): string {
+    const family = (ctx && this.#families.get(ctx)) ?? jti
+    if (ctx) this.#families.set(ctx, family)
+    return family
   }
 
   /** Makes the tokens issued for this request members of `family` (a refresh). @internal */
@@ -379,9 +419,10 @@ export class TokenRegistry {
     const jti = typeof payload.jti === 'string' ? payload.jti : undefined
     if (jti === undefined) return
     const record = await this.get(jti)
-    // A login's family is its first access token's id: without a record (expired, evicted, issued
-    // by another instance) that is still the best guess, and revoking an unknown family is harmless.
-    await this.revokeFamily(userId, record?.family ?? jti)
+    // The token names its login (sid); a token without (issued before) falls back on its record,
+    // then on its own id, a login's first token's family.
+    const sid = typeof payload.sid === 'string' ? payload.sid : undefined
+    await this.revokeFamily(userId, sid ?? record?.family ?? jti)
     await this.#revokeAccess(record ?? this.#accessRecordOf(payload, jti, null))
     await this.#audit({ type: 'revoked', userId, jti, time: this.#now() })
   }

@@ -17,6 +17,7 @@ import {
 } from '../errors'
 import type { Algorithm } from '../settings'
 import { verifyClaims, withInline } from './claims'
+import { isThenable } from './thenable'
 import type { KeyStore, UserSecretSource } from './KeyStore'
 import { checkClaims, decodeUnverified, verifySignature, type JwtPayload } from './token'
 import { VerifyCache, deepFreeze, type VerifyCacheOptions } from './verify-cache'
@@ -216,14 +217,26 @@ export class TokenVerifier {
  *
  * @throws RevokedToken; HandlerFailed when the answer is not a boolean.
  */
-async function checkRevocation(host: VerifierHost, payload: JwtPayload, ctx: object | undefined): Promise<JwtPayload> {
-  let revoked: unknown
+function checkRevocation(host: VerifierHost, payload: JwtPayload, ctx: object | undefined): JwtPayload | Promise<JwtPayload> {
+  let answer: unknown
   try {
-    revoked = await host.isTokenRevoked(payload, ctx)
+    answer = host.isTokenRevoked(payload, ctx)
   } catch (error) {
-    // A check that cannot answer is the server's failure (500, or the store's 503), never "log in again".
-    throw error instanceof KoaJwtError ? error : new HandlerFailed(null, { cause: error })
+    throw cannotAnswer(error)
   }
+  // Synchronous when the check is (the embedded store): no promise on the request path.
+  if (!isThenable(answer)) return verdict(answer, payload)
+  return Promise.resolve(answer).then((revoked) => verdict(revoked, payload), (error: unknown) => {
+    throw cannotAnswer(error)
+  })
+}
+
+/** A check that cannot answer is the server's failure (500, or the store's 503), never "log in again". */
+function cannotAnswer(error: unknown): KoaJwtError {
+  return error instanceof KoaJwtError ? error : new HandlerFailed(null, { cause: error })
+}
+
+function verdict(revoked: unknown, payload: JwtPayload): JwtPayload {
   if (revoked === true) throw new RevokedToken()
   if (revoked !== false) throw new HandlerFailed('isTokenRevoked must return a boolean.')
   return payload

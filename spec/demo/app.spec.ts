@@ -3,6 +3,7 @@ import jsonwebtoken from 'jsonwebtoken'
 import request from 'supertest'
 
 import { createDemoApp, type DemoApp } from '../../demo/app'
+import { refreshTokenId } from '../../source'
 import { makeClock } from '../helpers/app'
 
 const SECRET = 'demo-spec-secret-long-enough-for-hs256'
@@ -65,7 +66,9 @@ describe('demo: createDemoApp()', () => {
       .set('Authorization', bearer(alice.access_token))
       .send({ refresh_token: alice.refresh_token })
     expect(refreshed.status).to.equal(200)
-    expect(Object.keys(refreshed.body)).to.deep.equal(['access_token'])
+    // Rotation: a new refresh token with every refresh.
+    expect(Object.keys(refreshed.body)).to.deep.equal(['access_token', 'refresh_token'])
+    expect(refreshed.body.refresh_token).to.not.equal(alice.refresh_token)
     const fresh = refreshed.body.access_token as string
 
     const me = await agent.get('/auth/me').set('Authorization', bearer(fresh))
@@ -74,15 +77,17 @@ describe('demo: createDemoApp()', () => {
 
     const logout = await agent.post('/auth/logout').set('Authorization', bearer(fresh))
     expect(logout.status).to.equal(200)
-    expect(logout.body).to.deep.equal({ logged_out: true })
+    expect(logout.body).to.deep.equal({ logout: true })
 
+    await agent.get('/api/profile').set('Authorization', bearer(fresh)).expect(401)
+    const otherLogin = await login(agent, 'alice', 'wonderland')
     const again = await agent
       .post('/auth/refresh')
-      .set('Authorization', bearer(fresh))
-      .send({ refresh_token: alice.refresh_token })
+      .set('Authorization', bearer(otherLogin.access_token))
+      .send({ refresh_token: refreshed.body.refresh_token })
     expect(again.status).to.equal(401)
-    expect(again.body.exception).to.equal('AuthenticationFailed')
-    expect(again.body.code).to.equal('ERR_JWT_AUTHENTICATION_FAILED')
+    expect(again.body.exception).to.equal('RevokedToken')
+    expect(again.body.code).to.equal('ERR_JWT_REVOKED')
     expect(again.body).to.not.have.property('access_token')
   })
 
@@ -91,17 +96,35 @@ describe('demo: createDemoApp()', () => {
       const body = await login(agent, 'alice', 'wonderland')
       expect(Object.keys(body).sort()).to.deep.equal(['access_token', 'refresh_token', 'user'])
       expect(body.user).to.deep.equal({ id: 1, username: 'alice' })
-      expect(demo.refreshTokens.get(1)).to.equal(body.refresh_token)
+      // Kept in the token store under a hash of it, never the token itself.
+      const record = await demo.jwt.tokens.get(refreshTokenId(body.refresh_token ?? ''))
+      expect(record).to.include({ type: 'refresh', userId: '1', revoked: false, expiresAt: clock.now + 30 * 24 * 3600 })
+      expect(JSON.stringify(record)).to.not.include(body.refresh_token)
     })
 
-    it('signs user_id, the username custom claim, the scopes and exp into the access token', async () => {
+    it('gives each login a refresh token of its own (one per device)', async () => {
+      const first = await login(agent, 'alice', 'wonderland')
+      const second = await login(agent, 'alice', 'wonderland')
+      expect(second.refresh_token).to.not.equal(first.refresh_token)
+      for (const { refresh_token } of [first, second]) {
+        expect(await demo.jwt.tokens.get(refreshTokenId(refresh_token ?? ''))).to.include({ revoked: false })
+      }
+    })
+
+    it('signs user_id, the username custom claim, the scopes, exp, iat, jti and sid into the access token', async () => {
       const body = await login(agent, 'admin', 'admin-password')
       const payload = payloadOf(body.access_token ?? '')
+      expect(payload['jti']).to.be.a('string').with.length(22)
       expect(payload).to.deep.equal({
         user_id: 2,
         username: 'admin',
         scopes: ['user:read', 'user:write', 'admin'],
         exp: clock.now + 1800,
+        // Revocation: every token has an id, a time of issue and its login's id (a login's first
+        // token: its own id).
+        iat: clock.now,
+        jti: payload['jti'],
+        sid: payload['jti'],
         // loginFreshness '15m': fresh until the epoch now + 900.
         fresh: clock.now + 900,
       })
@@ -147,13 +170,21 @@ describe('demo: createDemoApp()', () => {
 
     it('refuses a signed token without the username claim (401 ERR_JWT_CUSTOM_CLAIM_FAILED)', async () => {
       const sign = (claims: object): string => jsonwebtoken.sign(claims, SECRET, { noTimestamp: true })
-      const claims = { user_id: 1, scopes: ['user:read'], exp: clock.now + 60 }
+      const claims = { user_id: 1, scopes: ['user:read'], exp: clock.now + 60, iat: clock.now, jti: 'hand-made-1' }
       const withName = sign({ ...claims, username: 'alice' })
       await agent.get('/api/profile').set('Authorization', bearer(withName)).expect(200)
       const res = await agent.get('/api/profile').set('Authorization', bearer(sign(claims)))
       expect(res.status).to.equal(401)
       expect(res.body.exception).to.equal('Unauthorized')
       expect(res.body.code).to.equal('ERR_JWT_CUSTOM_CLAIM_FAILED')
+    })
+
+    it('refuses a signed token without a jti: it could not be revoked (401 ERR_JWT_CLAIM_MISSING)', async () => {
+      const claims = { user_id: 1, username: 'alice', scopes: ['user:read'], exp: clock.now + 60 }
+      const token = jsonwebtoken.sign(claims, SECRET, { noTimestamp: true })
+      const res = await agent.get('/api/profile').set('Authorization', bearer(token))
+      expect(res.status).to.equal(401)
+      expect(res.body.code).to.equal('ERR_JWT_CLAIM_MISSING')
     })
   })
 
@@ -194,7 +225,7 @@ describe('demo: createDemoApp()', () => {
   })
 
   describe('endpoint: POST /auth/refresh', () => {
-    it('answers a new access token for an expired one and the stored refresh token', async () => {
+    it('answers a new access token for an expired one, and a new refresh token', async () => {
       const { access_token, refresh_token } = await login(agent, 'alice', 'wonderland')
       clock.now += PAST_EXPIRY
       const res = await agent
@@ -202,12 +233,13 @@ describe('demo: createDemoApp()', () => {
         .set('Authorization', bearer(access_token))
         .send({ refresh_token })
       expect(res.status).to.equal(200)
+      expect(Object.keys(res.body)).to.deep.equal(['access_token', 'refresh_token'])
       expect(payloadOf(res.body.access_token as string)['exp']).to.equal(clock.now + 1800)
       const fresh = res.body.access_token as string
       await agent.get('/api/profile').set('Authorization', bearer(fresh)).expect(200)
     })
 
-    it('returns 401 AuthenticationFailed for a refresh token that is not the stored one', async () => {
+    it('returns 401 AuthenticationFailed for a refresh token the store does not know', async () => {
       const { access_token } = await login(agent, 'alice', 'wonderland')
       const res = await agent
         .post('/auth/refresh')
@@ -217,32 +249,33 @@ describe('demo: createDemoApp()', () => {
       expect(res.body.exception).to.equal('AuthenticationFailed')
       expect(res.body.code).to.equal('ERR_JWT_AUTHENTICATION_FAILED')
     })
+
+    it("returns 401 AuthenticationFailed for another user's refresh token", async () => {
+      const alice = await login(agent, 'alice', 'wonderland')
+      const admin = await login(agent, 'admin', 'admin-password')
+      const res = await agent
+        .post('/auth/refresh')
+        .set('Authorization', bearer(alice.access_token))
+        .send({ refresh_token: admin.refresh_token })
+      expect(res.status).to.equal(401)
+      expect(res.body.code).to.equal('ERR_JWT_AUTHENTICATION_FAILED')
+      // Admin's refresh token was not touched.
+      await agent
+        .post('/auth/refresh')
+        .set('Authorization', bearer(admin.access_token))
+        .send({ refresh_token: admin.refresh_token })
+        .expect(200)
+    })
   })
 
-  describe('class view: POST /auth/logout', () => {
-    it('returns 401 ERR_JWT_MISSING_HEADER without a token and keeps the refresh token', async () => {
+  describe('endpoint: POST /auth/logout (more in sessions.spec.ts)', () => {
+    it('returns 401 ERR_JWT_MISSING_HEADER without a token and revokes nothing', async () => {
       const { refresh_token } = await login(agent, 'alice', 'wonderland')
       const res = await agent.post('/auth/logout')
       expect(res.status).to.equal(401)
       expect(res.body.exception).to.equal('Unauthorized')
       expect(res.body.code).to.equal('ERR_JWT_MISSING_HEADER')
-      expect(demo.refreshTokens.get(1)).to.equal(refresh_token)
-    })
-
-    it('forgets only the caller\'s refresh token', async () => {
-      const alice = await login(agent, 'alice', 'wonderland')
-      const admin = await login(agent, 'admin', 'admin-password')
-      await agent.post('/auth/logout').set('Authorization', bearer(alice.access_token)).expect(200)
-      expect(demo.refreshTokens.has(1)).to.equal(false)
-      expect(demo.refreshTokens.get(2)).to.equal(admin.refresh_token)
-    })
-
-    it('answers logged_out false when there was nothing to forget', async () => {
-      const { access_token } = await login(agent, 'alice', 'wonderland')
-      await agent.post('/auth/logout').set('Authorization', bearer(access_token)).expect(200)
-      const res = await agent.post('/auth/logout').set('Authorization', bearer(access_token))
-      expect(res.status).to.equal(200)
-      expect(res.body).to.deep.equal({ logged_out: false })
+      expect(await demo.jwt.tokens.get(refreshTokenId(refresh_token ?? ''))).to.include({ revoked: false })
     })
 
     it('answers OPTIONS with 204 without a token', async () => {
@@ -264,7 +297,7 @@ describe('demo: createDemoApp()', () => {
     })
   })
 
-  it('answers GET / with the list of endpoints and the freshness window', async () => {
+  it('answers GET / with the list of endpoints, the freshness window and how sessions end', async () => {
     const res = await agent.get('/')
     expect(res.status).to.equal(200)
     expect(res.body.endpoints).to.deep.equal([
@@ -277,10 +310,25 @@ describe('demo: createDemoApp()', () => {
       'GET /api/profile',
       'GET /api/admin',
       'POST /account/password',
+      'GET /admin/audit',
     ])
     expect(res.body.freshness).to.equal(
       'Access tokens from POST /auth and POST /auth/fresh are fresh for 15 minutes; refreshed tokens never are. ' +
         'POST /account/password needs a fresh token (else 401 ERR_JWT_NEEDS_FRESH).',
+    )
+    expect(res.body.rotation).to.equal(
+      'Every POST /auth/refresh answers a new refresh_token and retires the one sent; sending a retired one ' +
+        'again 5 seconds or more after it was replaced is 401 ERR_JWT_REFRESH_REUSED and revokes that whole login.',
+    )
+    expect(res.body.logout).to.equal(
+      'POST /auth/logout revokes the access token and the refresh token of its login (other devices stay ' +
+        'logged in); with {"everywhere":true} it logs the user out on every device.',
+    )
+    expect(res.body.passwordChange).to.equal(
+      'POST /account/password logs the user out everywhere, this device included: log in again with the new password.',
+    )
+    expect(res.body.audit).to.equal(
+      'GET /admin/audit (scope admin) lists the last 100 login, refresh, logout, revoked and reuse_detected events.',
     )
   })
 

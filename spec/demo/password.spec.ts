@@ -9,6 +9,8 @@ import { makeClock } from '../helpers/app'
 const SECRET = 'demo-spec-secret-long-enough-for-hs256'
 /** The demo's loginFreshness, '15m'. */
 const FRESH_FOR = 15 * 60
+/** Ids for hand-signed tokens: revocation refuses a token without a jti. */
+let handMade = 0
 
 type Agent = ReturnType<typeof request>
 type Answer = Awaited<ReturnType<Agent['get']>>
@@ -48,10 +50,7 @@ describe('demo: fresh tokens (POST /auth/fresh, POST /account/password)', () => 
     return res.body as Record<string, string>
   }
 
-  /**
-   * Whether a login works. POST /auth stores a new refresh token (one per user) in place of the one
-   * a spec is holding: `fresh` checks through POST /auth/fresh, which stores none.
-   */
+  /** Whether a login works (through POST /auth/fresh with `fresh`, which makes no refresh token). */
   async function canLogIn(username: string, password: string, { fresh = false } = {}): Promise<boolean> {
     const res = await agent.post(fresh ? '/auth/fresh' : '/auth').send({ username, password })
     expect(res.status, JSON.stringify(res.body)).to.be.oneOf([200, 401])
@@ -63,26 +62,57 @@ describe('demo: fresh tokens (POST /auth/fresh, POST /account/password)', () => 
     return body === undefined ? req : req.send(body as object)
   }
 
+  /** Refreshes, keeping the rotated refresh token in `tokens`; answers the new access token. */
   async function refresh(tokens: Record<string, string>): Promise<string> {
     const res = await agent
       .post('/auth/refresh')
       .set('Authorization', bearer(tokens.access_token))
       .send({ refresh_token: tokens.refresh_token })
     expect(res.status, JSON.stringify(res.body)).to.equal(200)
+    tokens.access_token = res.body.access_token as string
+    tokens.refresh_token = res.body.refresh_token as string
     return res.body.access_token as string
   }
 
-  it('walks the story: login, change password, refresh, 401 NeedsFreshToken, fresh login, change again', async () => {
+  /** Signs a token by hand, with the id and time of issue revocation asks for. */
+  function sign(claims: object): string {
+    const payload = { iat: clock.now, jti: `hand-made-${++handMade}`, ...claims }
+    return jsonwebtoken.sign(payload, SECRET, { noTimestamp: true })
+  }
+
+  /**
+   * Moves the spec clock on by a second, around a password change. The change logs the user out
+   * everywhere with a cut-off time: tokens issued before it are refused, tokens issued after it are
+   * accepted. The spec clock stands still, and a token issued in the very instant of the cut-off
+   * is neither before nor after it: the specs issue none then.
+   */
+  function tick(): void {
+    clock.now += 1
+  }
+
+  it('walks the story: login, change password (logged out everywhere), log in, refresh, 401 NeedsFreshToken, fresh login, change again', async () => {
     const alice = await login('alice', 'wonderland')
 
+    tick()
     const changed = await changePassword(alice.access_token, { newPassword: 'looking-glass' })
     expect(changed.status, JSON.stringify(changed.body)).to.equal(200)
-    expect(changed.body).to.deep.equal({ changed: true })
+    expect(changed.body).to.deep.equal({ changed: true, logout: 'everywhere' })
     expect(await canLogIn('alice', 'wonderland', { fresh: true })).to.equal(false)
     expect(await canLogIn('alice', 'looking-glass', { fresh: true })).to.equal(true)
 
-    // The refresh token still works after the change, and gives a token that is not fresh.
-    const refreshed = await refresh(alice)
+    // Logged out: the access token and the refresh token of the login are refused.
+    const gone = await agent.get('/api/profile').set('Authorization', bearer(alice.access_token))
+    expectError(gone, 401, 'RevokedToken', 'ERR_JWT_REVOKED')
+    tick()
+    const again = await login('alice', 'looking-glass')
+    const oldRefresh = await agent
+      .post('/auth/refresh')
+      .set('Authorization', bearer(again.access_token))
+      .send({ refresh_token: alice.refresh_token })
+    expectError(oldRefresh, 401, 'RevokedToken', 'ERR_JWT_REVOKED')
+
+    // The new login refreshes, and gives a token that is not fresh.
+    const refreshed = await refresh(again)
     expect(payloadOf(refreshed)['fresh']).to.equal(false)
     await agent.get('/api/profile').set('Authorization', bearer(refreshed)).expect(200)
     const refused = await changePassword(refreshed, { newPassword: 'through-the-mirror' })
@@ -95,53 +125,70 @@ describe('demo: fresh tokens (POST /auth/fresh, POST /account/password)', () => 
 
     const fresh = await login('alice', 'looking-glass', '/auth/fresh')
     expect(Object.keys(fresh)).to.deep.equal(['access_token'])
-    expect(payloadOf(fresh.access_token ?? '')).to.include({ user_id: 1, username: 'alice', fresh: clock.now + FRESH_FOR })
+    expect(payloadOf(fresh.access_token ?? '')).to.include({
+      user_id: 1,
+      username: 'alice',
+      fresh: clock.now + FRESH_FOR,
+    })
 
-    const again = await changePassword(fresh.access_token, {
+    tick()
+    const changedAgain = await changePassword(fresh.access_token, {
       currentPassword: 'looking-glass',
       newPassword: 'through-the-mirror',
     })
-    expect(again.status, JSON.stringify(again.body)).to.equal(200)
-    expect(again.body).to.deep.equal({ changed: true })
+    expect(changedAgain.status, JSON.stringify(changedAgain.body)).to.equal(200)
+    expect(changedAgain.body).to.deep.equal({ changed: true, logout: 'everywhere' })
 
-    // The fresh logins made no refresh token: the one of the first login still refreshes.
-    expect(demo.refreshTokens.get(1)).to.equal(alice.refresh_token)
-    await refresh(alice)
+    // Everything issued before the second change is refused: the refreshed login and the fresh token.
+    for (const token of [again.access_token, fresh.access_token]) {
+      const res = await agent.get('/api/profile').set('Authorization', bearer(token))
+      expectError(res, 401, 'RevokedToken', 'ERR_JWT_REVOKED')
+    }
 
     // And POST /auth takes the last password only.
+    tick()
     for (const old of ['wonderland', 'looking-glass']) expect(await canLogIn('alice', old), old).to.equal(false)
-    expect(await canLogIn('alice', 'through-the-mirror')).to.equal(true)
+    const last = await login('alice', 'through-the-mirror')
+    await agent.get('/api/profile').set('Authorization', bearer(last.access_token)).expect(200)
+    await refresh(last)
   })
 
-  it('changes only the caller\'s password', async () => {
+  it('changes only the caller\'s password, and logs out only the caller', async () => {
+    const alice = await login('alice', 'wonderland')
     const admin = await login('admin', 'admin-password')
+    tick()
     await changePassword(admin.access_token, { newPassword: 'new-admin-password' }).expect(200)
     expect(await canLogIn('alice', 'wonderland')).to.equal(true)
     expect(await canLogIn('admin', 'admin-password')).to.equal(false)
     expect(await canLogIn('admin', 'new-admin-password')).to.equal(true)
+    await agent.get('/api/profile').set('Authorization', bearer(alice.access_token)).expect(200)
+    await refresh(alice)
+    await agent.get('/api/profile').set('Authorization', bearer(admin.access_token)).expect(401)
   })
 
   describe('freshness window (loginFreshness: 15m)', () => {
-    it('takes a login token up to 15 minutes after the login, and refuses it after', async () => {
+    it('takes a login token up to 15 minutes after the login', async () => {
       const alice = await login('alice', 'wonderland')
       expect(payloadOf(alice.access_token ?? '')['fresh']).to.equal(clock.now + FRESH_FOR)
       clock.now += FRESH_FOR
       await changePassword(alice.access_token, { newPassword: 'looking-glass' }).expect(200)
-      clock.now += 1
-      const late = await changePassword(alice.access_token, { newPassword: 'through-the-mirror' })
-      expectError(late, 401, 'NeedsFreshToken', 'ERR_JWT_NEEDS_FRESH')
-      // Still a valid token everywhere else.
-      await agent.get('/api/profile').set('Authorization', bearer(alice.access_token)).expect(200)
-      const fresh = await login('alice', 'looking-glass', '/auth/fresh')
-      await changePassword(fresh.access_token, { newPassword: 'through-the-mirror' }).expect(200)
     })
 
-    it('accepts a token with fresh: true and refuses one without the claim', async () => {
-      const sign = (claims: object): string => jsonwebtoken.sign(claims, SECRET, { noTimestamp: true })
+    it('refuses it after 15 minutes, while every other route still takes it', async () => {
+      const alice = await login('alice', 'wonderland')
+      clock.now += FRESH_FOR + 1
+      const late = await changePassword(alice.access_token, { newPassword: 'looking-glass' })
+      expectError(late, 401, 'NeedsFreshToken', 'ERR_JWT_NEEDS_FRESH')
+      await agent.get('/api/profile').set('Authorization', bearer(alice.access_token)).expect(200)
+      const fresh = await login('alice', 'wonderland', '/auth/fresh')
+      await changePassword(fresh.access_token, { newPassword: 'looking-glass' }).expect(200)
+    })
+
+    it('refuses a token without the fresh claim and accepts one with fresh: true', async () => {
       const claims = { user_id: 1, username: 'alice', scopes: ['user:read'], exp: clock.now + 60 }
-      await changePassword(sign({ ...claims, fresh: true }), { newPassword: 'looking-glass' }).expect(200)
       const missing = await changePassword(sign(claims), { newPassword: 'through-the-mirror' })
       expectError(missing, 401, 'NeedsFreshToken', 'ERR_JWT_NEEDS_FRESH')
+      await changePassword(sign({ ...claims, fresh: true }), { newPassword: 'looking-glass' }).expect(200)
     })
   })
 
@@ -152,11 +199,7 @@ describe('demo: fresh tokens (POST /auth/fresh, POST /account/password)', () => 
     })
 
     it('returns 401 UserLookupFailed for a fresh token of a user that does not exist', async () => {
-      const token = jsonwebtoken.sign(
-        { user_id: 99, username: 'ghost', scopes: [], exp: clock.now + 60, fresh: true },
-        SECRET,
-        { noTimestamp: true },
-      )
+      const token = sign({ user_id: 99, username: 'ghost', scopes: [], exp: clock.now + 60, fresh: true })
       const res = await changePassword(token, { newPassword: 'looking-glass' })
       expectError(res, 401, 'UserLookupFailed', 'ERR_JWT_USER_LOOKUP')
     })
@@ -168,6 +211,8 @@ describe('demo: fresh tokens (POST /auth/fresh, POST /account/password)', () => 
       expect(res.body.reasons).to.deep.equal(['The current password is wrong.'])
       expect(await canLogIn('alice', 'wonderland')).to.equal(true)
       expect(await canLogIn('alice', 'looking-glass')).to.equal(false)
+      // Nothing changed, nobody logged out.
+      await agent.get('/api/profile').set('Authorization', bearer(alice.access_token)).expect(200)
     })
 
     const badBodies: [string, unknown, string[]][] = [
@@ -199,6 +244,7 @@ describe('demo: fresh tokens (POST /auth/fresh, POST /account/password)', () => 
         expectError(res, 400, 'InvalidRequestBody', 'ERR_JWT_INVALID_BODY')
         expect(res.body.reasons).to.deep.equal(reasons)
         expect(await canLogIn('alice', 'wonderland')).to.equal(true)
+        await agent.get('/api/profile').set('Authorization', bearer(alice.access_token)).expect(200)
       })
     }
 
@@ -253,14 +299,20 @@ describe('demo: fresh tokens (POST /auth/fresh, POST /account/password)', () => 
       const res = await agent.post('/auth/fresh').send({ username: 'admin', password: 'admin-password' })
       expect(res.status).to.equal(200)
       expect(Object.keys(res.body)).to.deep.equal(['access_token'])
-      expect(payloadOf(res.body.access_token as string)).to.deep.equal({
+      const payload = payloadOf(res.body.access_token as string)
+      expect(payload).to.deep.equal({
         user_id: 2,
         username: 'admin',
         scopes: ['user:read', 'user:write', 'admin'],
         exp: clock.now + 1800,
+        iat: clock.now,
+        jti: payload['jti'],
+        sid: payload['jti'],
         fresh: clock.now + FRESH_FOR,
       })
-      expect(demo.refreshTokens.size).to.equal(0)
+      const records = []
+      for await (const record of demo.jwt.tokens.forUser(2)) records.push(record)
+      expect(records.map(({ jti, type }) => ({ jti, type }))).to.deep.equal([{ jti: payload['jti'], type: 'access' }])
     })
 
     it('returns 401 AuthenticationFailed for a wrong password, an unknown user or a bad body', async () => {

@@ -9,7 +9,9 @@ import { banner, baseUrl, listenOptions, startDemoServer } from '../../demo/serv
 const ROOT = join(__dirname, '..', '..')
 const TS_NODE = require.resolve('ts-node/dist/bin.js')
 /** The whole spawn → paste → kill round is bounded by this. */
-const BOUND_MS = 20_000
+const BOUND_MS = 45_000
+/** The pasted lines wait past the refresh reuse interval once (sleep 6), and start node for each token. */
+const PASTE_MS = 30_000
 
 /** The shell lines of the printed "Try it" block, as a user would paste them. */
 function pastedLines(output: string): string[] {
@@ -98,24 +100,70 @@ describe('demo: server.ts', () => {
       expect(calls('/auth/fresh')).to.have.length(2)
       const changes = calls('/account/password')
       expect(changes).to.have.length(3)
-      expect(changes[1]).to.include('$REFRESHED')
+      // The refreshed token, refused; the fresh token; a new login's token, changing it back.
+      expect(changes[0]).to.include('$TOKEN').and.include(`'{"newPassword":"looking-glass"}'`)
+      expect(changes[1]).to.include('$FRESH')
+      expect(changes[2]).to.include('$TOKEN')
       expect(text).to.include('changing the password with it is 401 ERR_JWT_NEEDS_FRESH')
+      expect(text).to.include('logged out everywhere: {"changed":true,"logout":"everywhere"}')
       // Changed, then changed back: pasting the lines again works.
-      expect(changes[0]).to.include(`'{"currentPassword":"wonderland","newPassword":"looking-glass"}'`)
+      expect(changes[1]).to.include(`'{"currentPassword":"wonderland","newPassword":"looking-glass"}'`)
       expect(changes[2]).to.include(`'{"currentPassword":"looking-glass","newPassword":"wonderland"}'`)
+    })
+
+    it('refreshes once per rotation, keeping both new tokens, and waits past the reuse interval before reusing one', () => {
+      const lines = pastedLines(banner('http://127.0.0.1:4567', 1800, 900))
+      const refreshes = lines.filter((line) => line.includes('/auth/refresh '))
+      // Rotated twice (kept), within the interval, reused, revoked twice.
+      expect(refreshes).to.have.length(6)
+      for (const kept of lines.filter((line) => line.startsWith('ANSWER=$('))) expect(kept).to.include('/auth/refresh ')
+      const kept = lines.filter((line) => line.startsWith('REFRESH=$(printf') && line.includes('"$ANSWER"'))
+      expect(kept).to.have.length(2)
+      const reused = lines.flatMap((line, index) => (line.includes('$OLD_REFRESH') ? [index] : []))
+      expect(reused).to.have.length(2)
+      const sleep = lines.indexOf('sleep 6')
+      expect(sleep).to.be.greaterThan(reused[0] ?? Infinity)
+      expect(sleep).to.be.lessThan(reused[1] ?? -1)
+      expect(pastedLines(banner('http://x', 1800, 900, 2))).to.include('sleep 3')
+    })
+
+    it('prints the logout, the audit trail and the notes on sessions', () => {
+      const text = banner('http://127.0.0.1:4567', 1800, 900)
+      const lines = pastedLines(text)
+      expect(lines).to.include('curl -s -w \'\\n\' -X POST http://127.0.0.1:4567/auth/logout -H "Authorization: Bearer $PHONE"')
+      expect(lines).to.include('curl -s -w \'\\n\' http://127.0.0.1:4567/admin/audit -H "Authorization: Bearer $ADMIN_TOKEN"')
+      expect(text).to.include('Every POST /auth/refresh answers a new refresh_token')
+      expect(text).to.include('POST /auth/logout revokes the access token and the refresh token of its login')
+      expect(text).to.include('POST /account/password logs the user out everywhere, this device included')
+      expect(text).to.include('GET /admin/audit (scope admin) lists the last 100')
     })
   })
 
   describe('startDemoServer()', () => {
     it('uses JWT_SECRET without a warning', async () => {
       const warnings: string[] = []
-      const { server, url } = await startDemoServer({ PORT: '0', JWT_SECRET: 'from-the-environment' }, (m) =>
-        warnings.push(m),
-      )
+      const env = { PORT: '0', JWT_SECRET: 'a-secret-from-the-environment-of-32-bytes' }
+      const { server, url } = await startDemoServer(env, (m) => warnings.push(m))
       try {
         expect(url).to.match(/^http:\/\/127\.0\.0\.1:\d+$/)
         expect(url).to.not.equal('http://127.0.0.1:0')
         expect(warnings).to.deep.equal([])
+      } finally {
+        server.close()
+      }
+    })
+
+    it('logs a line for each audit event, without the tokens', async () => {
+      const logged: string[] = []
+      const env = { PORT: '0', JWT_SECRET: 'a-secret-from-the-environment-of-32-bytes' }
+      const { server, url } = await startDemoServer(env, () => {}, (line) => logged.push(line))
+      try {
+        const res = await postJson(`${url}/auth`, { username: 'alice', password: 'wonderland' })
+        expect(res.status).to.equal(200)
+        expect(logged).to.have.length(1)
+        expect(logged[0]).to.match(/^audit: login user=1 jti=[\w-]{22} at \d{4}-\d\d-\d\dT/)
+        expect(logged[0]).to.not.include(String(res.body['access_token']))
+        expect(logged[0]).to.not.include(String(res.body['refresh_token']))
       } finally {
         server.close()
       }
@@ -195,15 +243,16 @@ describe('demo: server.ts', () => {
         '/auth/logout',
         '/auth/fresh',
         '/account/password',
+        '/admin/audit',
       ]
       for (const path of paths) {
         const printed = lines.some((line) => line.includes('curl ') && line.includes(`${url}${path}`))
         expect(printed, path).to.equal(true)
       }
-      expect(lines.some((line) => line.startsWith('TOKEN=$('))).to.equal(true)
-      expect(lines.some((line) => line.startsWith('REFRESH=$('))).to.equal(true)
-      expect(lines.some((line) => line.startsWith('REFRESHED=$('))).to.equal(true)
-      expect(lines.some((line) => line.startsWith('FRESH=$('))).to.equal(true)
+      for (const variable of ['TOKEN', 'REFRESH', 'ANSWER', 'PHONE', 'FRESH', 'ADMIN_TOKEN']) {
+        expect(lines.some((line) => line.startsWith(`${variable}=$(`)), variable).to.equal(true)
+      }
+      expect(lines).to.include('OLD_REFRESH=$REFRESH')
     })
 
     it('states the freshness window of login tokens', () => {
@@ -222,7 +271,7 @@ describe('demo: server.ts', () => {
       const script = pastedLines(stdout).join('\n')
       const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env['PATH'] ?? ''}` }
       const output = await new Promise<string>((resolve, reject) => {
-        execFile('/bin/sh', ['-c', script], { env, timeout: 10_000 }, (error, out, err) =>
+        execFile('/bin/sh', ['-c', script], { env, timeout: PASTE_MS }, (error, out, err) =>
           error ? reject(new Error(`${error.message}\n${err}`)) : resolve(out),
         )
       })
@@ -230,9 +279,28 @@ describe('demo: server.ts', () => {
         .trim()
         .split('\n')
         .map((line) => JSON.parse(line) as Record<string, unknown>)
-      expect(answers).to.have.length(13)
-      const [login, verify, me, profile, forbidden, admin, changed, refresh, notFresh, freshLogin, changedBack, logout, refused] =
-        answers
+      expect(answers).to.have.length(19)
+      const [
+        login,
+        verify,
+        me,
+        profile,
+        forbidden,
+        admin,
+        rotated,
+        withinInterval,
+        reused,
+        revokedAfterReuse,
+        logout,
+        phoneRefused,
+        rotatedAgain,
+        notFresh,
+        freshLogin,
+        changed,
+        revokedAfterChange,
+        changedBack,
+        audit,
+      ] = answers
       expect(login?.['access_token']).to.be.a('string')
       expect(login?.['user']).to.deep.equal({ id: 1, username: 'alice' })
       expect(verify).to.deep.equal({ valid: true })
@@ -240,13 +308,33 @@ describe('demo: server.ts', () => {
       expect(profile?.['profile']).to.deep.include({ username: 'alice' })
       expect(forbidden).to.include({ exception: 'Unauthorized', code: 'ERR_JWT_INVALID_SCOPE' })
       expect(admin).to.include({ admin: true })
-      expect(changed).to.deep.equal({ changed: true })
-      expect(Object.keys(refresh ?? {})).to.deep.equal(['access_token'])
+      expect(Object.keys(rotated ?? {})).to.deep.equal(['access_token', 'refresh_token'])
+      expect(Object.keys(withinInterval ?? {})).to.deep.equal(['access_token'])
+      expect(reused).to.include({ exception: 'RefreshTokenReused', code: 'ERR_JWT_REFRESH_REUSED' })
+      expect(revokedAfterReuse).to.include({ exception: 'RevokedToken', code: 'ERR_JWT_REVOKED' })
+      expect(logout).to.deep.equal({ logout: true })
+      expect(phoneRefused).to.include({ exception: 'RevokedToken', code: 'ERR_JWT_REVOKED' })
+      expect(Object.keys(rotatedAgain ?? {})).to.deep.equal(['access_token', 'refresh_token'])
       expect(notFresh).to.include({ exception: 'NeedsFreshToken', code: 'ERR_JWT_NEEDS_FRESH' })
       expect(Object.keys(freshLogin ?? {})).to.deep.equal(['access_token'])
-      expect(changedBack).to.deep.equal({ changed: true })
-      expect(logout).to.deep.equal({ logged_out: true })
-      expect(refused).to.include({ exception: 'AuthenticationFailed', code: 'ERR_JWT_AUTHENTICATION_FAILED' })
+      expect(changed).to.deep.equal({ changed: true, logout: 'everywhere' })
+      expect(revokedAfterChange).to.include({ exception: 'RevokedToken', code: 'ERR_JWT_REVOKED' })
+      expect(changedBack).to.deep.equal({ changed: true, logout: 'everywhere' })
+      const events = (audit?.['events'] ?? []) as { type: string }[]
+      const types = events.map((event) => event.type)
+      for (const type of ['login', 'refresh', 'reuse_detected', 'revoked', 'logout']) {
+        expect(types, type).to.include(type)
+      }
+      // Never a token, in the audit trail or in the server's log.
+      const tokens = answers.flatMap((answer) =>
+        ['access_token', 'refresh_token'].map((key) => answer[key]).filter((token) => typeof token === 'string'),
+      ) as string[]
+      expect(tokens).to.have.length.greaterThan(5)
+      for (const token of tokens) {
+        expect(JSON.stringify(audit)).to.not.include(token)
+        expect(stdout).to.not.include(token)
+      }
+      expect(stdout).to.match(/^audit: reuse_detected user=1 /m)
       // The password was changed back: the lines can be pasted again.
       const again = await postJson(`${url}/auth`, { username: 'alice', password: 'wonderland' })
       expect(again.status).to.equal(200)

@@ -193,6 +193,14 @@ export class MemoryStore implements TokenStore {
 
   /** {@inheritDoc TokenStore.get} */
   async get(key: string): Promise<StoreValue | undefined> {
+    return this.getNow(key)
+  }
+
+  /**
+   * {@link get} without a promise: the request path of the revocation check reads the embedded
+   * store synchronously (no microtask per read). Throws where `get` rejects. @internal
+   */
+  getNow(key: string): StoreValue | undefined {
     this.#open()
     checkKey(key)
     const entry = this.#live(key, this.#clock())
