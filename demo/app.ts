@@ -1,7 +1,9 @@
 /**
  * The koa-jwt-kit demo app: login, verify, me, refresh, fresh-login and logout endpoints, a
- * protected route, a scoped route, a route that needs a fresh token (changing the password), a
- * custom claim and a `Responses` subclass, over an in-memory user store.
+ * protected route, a scoped route, a route that needs a fresh token (changing the password, which
+ * logs the user out everywhere), a custom claim, a `Responses` subclass and an audit trail, over an
+ * in-memory user store. Issued tokens live in a `MemoryStore` (revocation, logout, refresh tokens
+ * with rotation): nothing outside the process is needed.
  *
  * It only builds the app; `demo/server.ts` makes it listen. Everything is imported from the
  * package's public entry point (`'../source'` here stands for `'koa-jwt-kit'`).
@@ -16,16 +18,17 @@ import { koaBody } from 'koa-body'
 
 import {
   AuthenticationFailed,
-  BaseEndpoint,
   Claim,
   Initialize,
   InvalidRequestBody,
+  MemoryStore,
   Responses,
-  protect,
+  type AuditEvent,
   type AuthenticateResult,
   type JwtPayload,
   type JwtState,
 } from '../source'
+import { AUDIT_LIMIT, AuditLog } from './audit'
 import { passwordProblem, UserStore, type DemoUser } from './users'
 
 /**
@@ -37,15 +40,27 @@ import { passwordProblem, UserStore, type DemoUser } from './users'
  */
 export const LOGIN_FRESHNESS = '15m'
 
-/** Stored refresh tokens by user id (one live refresh token per user). */
-export type RefreshTokenStore = Map<number, string>
+/**
+ * Seconds during which a refresh token just replaced by rotation is still answered: the
+ * `refreshReuseInterval` setting. Two tabs of one browser share the refresh token; when both
+ * refresh at the same moment, the second request carries the token the first one just retired.
+ * Within this interval it gets a new access token (and no new refresh token: it picks up the one
+ * the first tab stored); later, a retired token is a stolen or replayed one, and the whole login is
+ * revoked (401 `ERR_JWT_REFRESH_REUSED`). Short, so that a thief has no useful window.
+ */
+export const REFRESH_REUSE_INTERVAL = 5
 
 /** Options of {@link createDemoApp}. */
 export interface DemoAppOptions {
   /** The signing secret. @default a random secret: tokens die with the process */
   secret?: string
-  /** The clock in seconds (tests move it to expire tokens). @default Date.now() / 1000 */
+  /**
+   * The clock in seconds (tests move it to expire tokens), used by the tokens and the token store.
+   * @default Date.now() / 1000
+   */
   clock?: () => number
+  /** Also receives every audit event (`npm start` prints them). */
+  onAudit?: (event: AuditEvent) => void
 }
 
 /** What {@link createDemoApp} returns. */
@@ -56,8 +71,8 @@ export interface DemoApp {
   jwt: Initialize<DemoUser>
   /** The user store. */
   users: UserStore
-  /** The stored refresh tokens. */
-  refreshTokens: RefreshTokenStore
+  /** The last audit events, as `GET /admin/audit` lists them. */
+  audit: AuditLog
 }
 
 /** `ctx.state` on routes behind `protected()` + `injectUser()`. */
@@ -82,9 +97,32 @@ export function freshnessNote(freshness: true | number): string {
   )
 }
 
-/** A user id read from outside (a payload claim, a handler argument), or null. */
-function asUserId(value: unknown): number | null {
-  return typeof value === 'number' && Number.isSafeInteger(value) ? value : null
+/** What the demo says about sessions, for `GET /` and the start-up banner. */
+export interface SessionNotes {
+  rotation: string
+  logout: string
+  passwordChange: string
+  audit: string
+}
+
+/**
+ * What the demo says about refresh-token rotation, logout, the password change and the audit trail.
+ *
+ * @param reuseInterval - the `refreshReuseInterval` setting, in seconds.
+ */
+export function sessionNotes(reuseInterval: number): SessionNotes {
+  const later = reuseInterval > 0 ? ` ${duration(reuseInterval)} or more after it was replaced` : ''
+  return {
+    rotation:
+      'Every POST /auth/refresh answers a new refresh_token and retires the one sent; ' +
+      `sending a retired one again${later} is 401 ERR_JWT_REFRESH_REUSED and revokes that whole login.`,
+    logout:
+      'POST /auth/logout revokes the access token and the refresh token of its login (other devices stay ' +
+      'logged in); with {"everywhere":true} it logs the user out on every device.',
+    passwordChange:
+      'POST /account/password logs the user out everywhere, this device included: log in again with the new password.',
+    audit: `GET /admin/audit (scope admin) lists the last ${AUDIT_LIMIT} login, refresh, logout, revoked and reuse_detected events.`,
+  }
 }
 
 /** The public part of a user, as the API shows it. */
@@ -123,25 +161,6 @@ export class DemoResponses extends Responses {
   ): { expires_at: string | null } {
     const exp = payload?.['exp']
     return { expires_at: typeof exp === 'number' ? new Date(exp * 1000).toISOString() : null }
-  }
-}
-
-/**
- * A class-based view, `POST /auth/logout`: forgets the caller's refresh token, so it can no longer
- * be exchanged for access tokens. (The access token itself stays valid until it expires: JWTs are
- * stateless.)
- *
- * The view is handed to `new Initialize(...)` through `classViews`, before the instance exists, so
- * it is protected with the module-level `protect()`, which finds the instance of `ctx.app` when a
- * request comes in.
- */
-export function logoutEndpoint(refreshTokens: RefreshTokenStore): typeof BaseEndpoint {
-  return class LogoutEndpoint extends BaseEndpoint {
-    @protect()
-    async post(ctx: Context): Promise<{ logged_out: boolean }> {
-      const userId = asUserId((ctx.state as DemoState).jwt?.['user_id'])
-      return { logged_out: userId !== null && refreshTokens.delete(userId) }
-    }
   }
 }
 
@@ -236,10 +255,10 @@ export const jsonBody: Middleware = (ctx, next) => {
 }
 
 /**
- * Builds the demo app: the koa-jwt-kit endpoints under `/auth` (login, verify, me, refresh, fresh
- * login and the `logout` class view), `GET /api/profile` (any logged-in user), `GET /api/admin`
- * (scope `admin`) and `POST /account/password` (a fresh token). Hashing the demo passwords makes
- * it async.
+ * Builds the demo app: the koa-jwt-kit endpoints under `/auth` (login, verify, me, refresh with
+ * rotation, fresh login, logout), `GET /api/profile` (any logged-in user), `GET /api/admin` (scope
+ * `admin`), `POST /account/password` (a fresh token; logs the user out everywhere) and
+ * `GET /admin/audit` (scope `admin`). Hashing the demo passwords makes it async.
  *
  * @example
  * ```ts
@@ -249,7 +268,11 @@ export const jsonBody: Middleware = (ctx, next) => {
  */
 export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoApp> {
   const users = await UserStore.create()
-  const refreshTokens: RefreshTokenStore = new Map()
+  // In the process: tokens, revocations and refresh tokens die with it, like the random secret.
+  // Several processes behind a load balancer would share a TokenStore of their own (a database).
+  const tokenStore = new MemoryStore(options.clock ? { clock: options.clock } : {})
+  const audit = new AuditLog()
+  const { onAudit } = options
   const app = new Koa()
 
   const jwt = new Initialize<DemoUser>(app, {
@@ -268,14 +291,20 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
     },
     retrieveUser: (_ctx, payload) => users.byId(payload['user_id']),
 
-    // Having these two handlers turns refresh tokens on.
-    storeRefreshToken(userId, refreshToken) {
-      const id = asUserId(userId)
-      if (id !== null) refreshTokens.set(id, refreshToken)
-    },
-    retrieveRefreshToken(userId) {
-      const id = asUserId(userId)
-      return id === null ? null : (refreshTokens.get(id) ?? null)
+    // The token store turns revocation on: every token gets a jti, revoked ones are refused (401
+    // ERR_JWT_REVOKED) and POST /auth/logout is mounted. Without storeRefreshToken and
+    // retrieveRefreshToken handlers, refresh tokens live in the store too: one per login, so each
+    // device has its own, for 30 days (refreshExpirationDelta).
+    tokenStore,
+    refreshTokenEnabled: true,
+    // Each refresh answers a new refresh token and retires the one sent; a retired one sent again
+    // is a stolen or replayed token, and revokes the whole login. The interval: see its constant.
+    refreshRotation: true,
+    refreshReuseInterval: REFRESH_REUSE_INTERVAL,
+    // Events carry the type, the user id, the token id and the time: never a token.
+    audit(event) {
+      audit.record(event)
+      onAudit?.(event)
     },
 
     // Having this handler turns scopes on.
@@ -283,7 +312,6 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
 
     customClaims: [UsernameClaim],
     responsesClass: DemoResponses,
-    classViews: [['/logout', logoutEndpoint(refreshTokens)]],
   })
 
   const api = new Router<DemoState>({ prefix: '/api' })
@@ -305,12 +333,28 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
     if (currentPassword !== undefined && (await users.check(user.username, currentPassword)) === null) {
       throw new AuthenticationFailed('The current password is wrong.')
     }
-    // The user's tokens stay valid, refresh token included (a real app might revoke the others).
     await users.setPassword(user.user_id, newPassword)
-    ctx.body = { changed: true }
+    // Then the user is logged out everywhere, this device included: every token issued up to now,
+    // access and refresh, is refused (401 ERR_JWT_REVOKED), and the client logs in again with the
+    // new password. A password is changed when it may have leaked, and any session may be the
+    // intruder's: the fresh token of this one only proves that the old password was typed lately.
+    // Logging in again also proves at once that the new password works (a typo shows now, not when
+    // the refresh token dies), keeps the login endpoints the only ones handing out refresh tokens
+    // (each login audited, in a family of its own), and asks nothing new of clients: a 401 already
+    // means "log in". Revoked after the change, not before, so that a login with the old password
+    // during the (slow) hashing of the new one is cut off too.
+    await jwt.tokens.revokeUser(user.user_id)
+    ctx.body = { changed: true, logout: 'everywhere' }
+  })
+
+  // The audit trail (admin only): the last events, oldest first.
+  const admin = new Router<DemoState>({ prefix: '/admin' })
+  admin.get('/audit', jwt.scoped('admin'), (ctx) => {
+    ctx.body = { events: audit.list() }
   })
 
   const freshness = freshnessNote(jwt.config.get('loginFreshness'))
+  const notes = sessionNotes(jwt.config.get('refreshReuseInterval'))
   const root = new Router()
   root.get('/', (ctx) => {
     ctx.body = {
@@ -325,8 +369,10 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
         'GET /api/profile',
         'GET /api/admin',
         'POST /account/password',
+        'GET /admin/audit',
       ],
       freshness,
+      ...notes,
     }
   })
 
@@ -335,5 +381,7 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
   app.use(api.allowedMethods())
   app.use(account.routes())
   app.use(account.allowedMethods())
-  return { app, jwt, users, refreshTokens }
+  app.use(admin.routes())
+  app.use(admin.allowedMethods())
+  return { app, jwt, users, audit }
 }

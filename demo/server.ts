@@ -1,7 +1,8 @@
 /**
  * Runs the demo app (`npm start`): listens on `PORT` (default 3000) and `HOST` (default
- * 127.0.0.1), then prints ready-to-paste `curl` lines for the whole login → change password →
- * refresh → fresh login → logout story.
+ * 127.0.0.1), then prints ready-to-paste `curl` lines for the whole login → refresh (rotation,
+ * reuse) → logout → fresh login → change password (logged out everywhere) story, and then a line
+ * for each audit event.
  *
  * The secret comes from `JWT_SECRET`; without it a random one is generated, and tokens stop
  * working when the process exits. This is the only demo file that listens, and only when run
@@ -14,7 +15,8 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 import type { Initialize } from '../source'
-import { createDemoApp, duration, freshnessNote } from './app'
+import { formatAuditEvent } from './audit'
+import { createDemoApp, duration, freshnessNote, REFRESH_REUSE_INTERVAL, sessionNotes } from './app'
 import { DEMO_USERS, type DemoUser } from './users'
 
 /** A running demo server. */
@@ -66,28 +68,46 @@ function loginCommand(url: string, username: string, password: string, print: bo
 
 /**
  * The try-it part of the banner: comments and POSIX shell lines that walk through login, verify,
- * me, the protected and the scoped route, changing the password with the fresh login token,
- * refresh, the 401 of the refreshed token on the fresh-only route, the fresh login, and logout.
- * The password is changed back at the end, so the lines can be pasted again.
+ * me, the protected and the scoped route, refresh with rotation (the old refresh token within the
+ * reuse interval, then reused: the login is revoked), two devices and a logout, the 401 of a
+ * refreshed token on the fresh-only route, the fresh login, the password change that logs out
+ * everywhere, and the audit trail. The password is changed back at the end, so the lines can be
+ * pasted again.
+ *
+ * @param reuseInterval - the `refreshReuseInterval` setting: the lines wait one second longer
+ *   before reusing a rotated refresh token.
  */
-export function curlLines(url: string): string[] {
+export function curlLines(url: string, reuseInterval: number = REFRESH_REUSE_INTERVAL): string[] {
   const [alice, admin] = DEMO_USERS
   if (alice === undefined || admin === undefined) throw new Error('The demo needs two users.')
   const bearer = (name: string): string => `-H "Authorization: Bearer $${name}"`
-  const refresh =
-    `curl -s -w '\\n' -X POST ${url}/auth/refresh ${bearer('TOKEN')} ` +
-    `-H 'Content-Type: application/json' -d "{\\"refresh_token\\":\\"$REFRESH\\"}"`
+  const read = (variable: string, key: string): string => `$(printf '%s' "$${variable}" | ${READ_JSON}${key}')`
+  const refresh = (token: string, refreshToken: string, print = true): string =>
+    `curl -s${print ? ` -w '\\n'` : ''} -X POST ${url}/auth/refresh ${bearer(token)} ` +
+    `-H 'Content-Type: application/json' -d "{\\"refresh_token\\":\\"$${refreshToken}\\"}"`
+  // A rotating refresh answers a new refresh token: one call, printed and kept (calling it twice
+  // would present a retired token).
+  const refreshAndKeep = [
+    `ANSWER=$(${refresh('TOKEN', 'REFRESH', false)})`,
+    `printf '%s\\n' "$ANSWER"`,
+    `TOKEN=${read('ANSWER', 'access_token')}`,
+    `REFRESH=${read('ANSWER', 'refresh_token')}`,
+  ]
+  const logIn = (password: string): string[] => [
+    `LOGIN=$(${loginCommand(url, alice.username, password, false)})`,
+    `TOKEN=${read('LOGIN', 'access_token')}`,
+    `REFRESH=${read('LOGIN', 'refresh_token')}`,
+  ]
   const changePassword = (token: string, change: { currentPassword?: string; newPassword: string }): string =>
     `curl -s -w '\\n' -X POST ${url}/account/password ${bearer(token)} ` +
     `-H 'Content-Type: application/json' -d '${JSON.stringify(change)}'`
+  const wait = duration(reuseInterval)
   return [
     `# 1. Log in (POST /auth with JSON): the answer holds access_token, refresh_token and user`,
     loginCommand(url, alice.username, alice.password, true),
     ``,
-    `# 2. Keep ${alice.username}'s tokens in TOKEN and REFRESH`,
-    `LOGIN=$(${loginCommand(url, alice.username, alice.password, false)})`,
-    `TOKEN=$(printf '%s' "$LOGIN" | ${READ_JSON}access_token')`,
-    `REFRESH=$(printf '%s' "$LOGIN" | ${READ_JSON}refresh_token')`,
+    `# 2. Log in again and keep ${alice.username}'s tokens in TOKEN and REFRESH (each login has its own refresh token)`,
+    ...logIn(alice.password),
     ``,
     `# 3. Verify the access token: {"valid":true}`,
     `curl -s -w '\\n' ${url}/auth/verify ${bearer('TOKEN')}`,
@@ -105,26 +125,50 @@ export function curlLines(url: string): string[] {
     `ADMIN_TOKEN=$(${loginCommand(url, admin.username, admin.password, false)} | ${READ_JSON}access_token')`,
     `curl -s -w '\\n' ${url}/api/admin ${bearer('ADMIN_TOKEN')}`,
     ``,
-    `# 8. Change ${alice.username}'s password with the login token, still fresh (see below): {"changed":true}`,
-    changePassword('TOKEN', { currentPassword: alice.password, newPassword: NEW_PASSWORD }),
+    `# 8. Refresh: a new access token and a new refresh token (rotation); the old one is kept in OLD_REFRESH`,
+    `OLD_REFRESH=$REFRESH`,
+    ...refreshAndKeep,
     ``,
-    `# 9. A new access token for the refresh token (the access token may have expired), kept in REFRESHED`,
-    refresh,
-    `REFRESHED=$(${refresh.replace(` -w '\\n'`, '')} | ${READ_JSON}access_token')`,
+    `# 9. The old refresh token again at once, as a second tab would: within ${wait} it still gives an access token (no refresh token)`,
+    refresh('TOKEN', 'OLD_REFRESH'),
     ``,
-    `# 10. A refreshed token is never fresh: changing the password with it is 401 ERR_JWT_NEEDS_FRESH`,
-    changePassword('REFRESHED', { newPassword: alice.password }),
+    `# 10. Later it is reuse (a stolen copy?): 401 ERR_JWT_REFRESH_REUSED, and every token of that login is revoked...`,
+    `sleep ${reuseInterval + 1}`,
+    refresh('TOKEN', 'OLD_REFRESH'),
     ``,
-    `# 11. Fresh login (POST /auth/fresh, the new password): a fresh access token, no refresh token`,
-    loginCommand(url, alice.username, NEW_PASSWORD, true, '/auth/fresh'),
-    `FRESH=$(${loginCommand(url, alice.username, NEW_PASSWORD, false, '/auth/fresh')} | ${READ_JSON}access_token')`,
+    `# 11. ...the new tokens too: 401 ERR_JWT_REVOKED; only a new login helps`,
+    refresh('TOKEN', 'REFRESH'),
     ``,
-    `# 12. With the fresh token the password can be changed again (back to '${alice.password}')`,
-    changePassword('FRESH', { currentPassword: NEW_PASSWORD, newPassword: alice.password }),
+    `# 12. Log in on two devices: this one (TOKEN, REFRESH) and a phone (PHONE)`,
+    ...logIn(alice.password),
+    `PHONE=$(${loginCommand(url, alice.username, alice.password, false)} | ${READ_JSON}access_token')`,
     ``,
-    `# 13. Log out (a class-based view that forgets the refresh token); refreshing then fails with 401`,
-    `curl -s -w '\\n' -X POST ${url}/auth/logout ${bearer('TOKEN')}`,
-    refresh,
+    `# 13. Log out on the phone (POST /auth/logout): {"logout":true}; its tokens are refused from now on...`,
+    `curl -s -w '\\n' -X POST ${url}/auth/logout ${bearer('PHONE')}`,
+    `curl -s -w '\\n' ${url}/api/profile ${bearer('PHONE')}`,
+    ``,
+    `# 14. ...while this device still refreshes (rotated again)`,
+    ...refreshAndKeep,
+    ``,
+    `# 15. A refreshed token is never fresh: changing the password with it is 401 ERR_JWT_NEEDS_FRESH`,
+    changePassword('TOKEN', { newPassword: NEW_PASSWORD }),
+    ``,
+    `# 16. Fresh login (POST /auth/fresh, the password again): a fresh access token, no refresh token`,
+    loginCommand(url, alice.username, alice.password, true, '/auth/fresh'),
+    `FRESH=$(${loginCommand(url, alice.username, alice.password, false, '/auth/fresh')} | ${READ_JSON}access_token')`,
+    ``,
+    `# 17. With the fresh token the password changes, and ${alice.username} is logged out everywhere: {"changed":true,"logout":"everywhere"}`,
+    changePassword('FRESH', { currentPassword: alice.password, newPassword: NEW_PASSWORD }),
+    ``,
+    `# 18. This device too: its refresh token is refused (401 ERR_JWT_REVOKED)`,
+    refresh('TOKEN', 'REFRESH'),
+    ``,
+    `# 19. Log in with the new password: a login token is fresh, so it changes the password back to '${alice.password}'`,
+    ...logIn(NEW_PASSWORD),
+    changePassword('TOKEN', { currentPassword: NEW_PASSWORD, newPassword: alice.password }),
+    ``,
+    `# 20. The audit trail (GET /admin/audit, scope admin): what happened, with token ids but never a token`,
+    `curl -s -w '\\n' ${url}/admin/audit ${bearer('ADMIN_TOKEN')}`,
   ]
 }
 
@@ -133,8 +177,14 @@ export function curlLines(url: string): string[] {
  *
  * @param lifetime - the access-token lifetime in seconds (the `expirationDelta` setting).
  * @param freshness - the `loginFreshness` setting (`true` or seconds); unstated when omitted.
+ * @param reuseInterval - the `refreshReuseInterval` setting, in seconds.
  */
-export function banner(url: string, lifetime: number, freshness?: true | number): string {
+export function banner(
+  url: string,
+  lifetime: number,
+  freshness?: true | number,
+  reuseInterval: number = REFRESH_REUSE_INTERVAL,
+): string {
   const users = DEMO_USERS.map(
     (user) => `  ${`${user.username} / ${user.password}`.padEnd(26)} scopes: ${user.scopes.join(', ')}`,
   )
@@ -146,10 +196,12 @@ export function banner(url: string, lifetime: number, freshness?: true | number)
     ``,
     `Try it (paste the lines into a POSIX shell; the token lines use node to read the JSON):`,
     ``,
-    ...curlLines(url).map((line) => (line === '' ? '' : `  ${line}`)),
+    ...curlLines(url, reuseInterval).map((line) => (line === '' ? '' : `  ${line}`)),
     ``,
     `Access tokens live ${duration(lifetime)}.`,
     ...(freshness === undefined ? [] : [freshnessNote(freshness)]),
+    ...Object.values(sessionNotes(reuseInterval)),
+    `Audit events are printed below as they happen.`,
     `Press Ctrl+C to stop.`,
     ``,
   ].join('\n')
@@ -160,10 +212,13 @@ export function banner(url: string, lifetime: number, freshness?: true | number)
  *
  * @param env - where `PORT`, `HOST` and `JWT_SECRET` are read.
  * @param warn - receives the warning about a generated secret.
+ * @param log - receives a line for each audit event (login, refresh, logout, revoked,
+ *   reuse_detected); never a token.
  */
 export async function startDemoServer(
   env: NodeJS.ProcessEnv = process.env,
   warn: (message: string) => void = console.warn,
+  log: (line: string) => void = console.log,
 ): Promise<DemoServer> {
   const { port, host } = listenOptions(env)
   let secret = env['JWT_SECRET']
@@ -174,7 +229,7 @@ export async function startDemoServer(
         'Tokens stop working when this process exits; set JWT_SECRET to keep them valid across restarts.',
     )
   }
-  const { app, jwt } = await createDemoApp({ secret })
+  const { app, jwt } = await createDemoApp({ secret, onAudit: (event) => log(formatAuditEvent(event)) })
   const server = app.listen(port, host)
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
@@ -186,7 +241,10 @@ export async function startDemoServer(
 
 async function main(): Promise<void> {
   const { server, jwt, url } = await startDemoServer()
-  process.stdout.write(banner(url, jwt.config.get('expirationDelta'), jwt.config.get('loginFreshness')))
+  const { config } = jwt
+  process.stdout.write(
+    banner(url, config.get('expirationDelta'), config.get('loginFreshness'), config.get('refreshReuseInterval')),
+  )
   const stop = (): void => {
     server.closeAllConnections()
     server.close()

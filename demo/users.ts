@@ -123,8 +123,8 @@ export class UserStore {
 
   /**
    * Replaces a user's password with `password`, hashed with a new random salt: from then on
-   * {@link check} accepts the new password and refuses the old one. Tokens already issued stay
-   * valid (JWTs are stateless), and so does the user's refresh token.
+   * {@link check} accepts the new password and refuses the old one. The store knows nothing of
+   * tokens: `POST /account/password` then logs the user out everywhere (`jwt.tokens.revokeUser`).
    *
    * @returns false when there is no user with this id.
    * @throws RangeError when `password` breaks the rules of {@link passwordProblem}.
