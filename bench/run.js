@@ -6,6 +6,7 @@
  *   node bench/run.js            HTTP scenarios + micro-benchmark
  *   node bench/run.js --http     HTTP scenarios only
  *   node bench/run.js --micro    micro-benchmark only (no HTTP)
+ *   node bench/run.js --memory   MemoryStore memory while 1M tokens are issued (bench/memory.js)
  *   node bench/run.js --profile kit-auth [HS256]   CPU profile of one scenario's server
  *
  * Environment: BENCH_QUICK=1 (≤ 60 s smoke run), BENCH_DURATION, BENCH_WARMUP (seconds),
@@ -45,7 +46,9 @@ const { KINDS, LOGIN_BODY, allScenarios } = require('./lib/scenarios')
 const argv = process.argv.slice(2)
 const MODE = argv.includes('--profile')
   ? 'profile'
-  : argv.includes('--micro')
+  : argv.includes('--memory')
+    ? 'memory'
+    : argv.includes('--micro')
     ? 'micro'
     : argv.includes('--http')
       ? 'http'
@@ -450,6 +453,12 @@ const TARGETS = [
     b: 'kit-protected HS256',
     min: 0.95,
     label: 'protected({ fresh: true }) vs protected()',
+  },
+  {
+    a: 'kit-protected-revocation HS256',
+    b: 'kit-protected HS256',
+    min: 0.9,
+    label: 'protected() with revocation on the MemoryStore vs protected() without',
   },
   { a: 'kit-auth HS256', b: 'koa-raw', min: 0.5, label: 'POST /auth vs raw Koa' },
   {
@@ -1025,6 +1034,21 @@ async function runProfile() {
   log(`written to ${path.relative(process.cwd(), file)}`)
 }
 
+/** The MemoryStore memory table (bench/memory.js) in its own process with the collector exposed. */
+function runMemory() {
+  const { spawnSync } = require('node:child_process')
+  const child = spawnSync(process.execPath, ['--expose-gc', path.join(__dirname, 'memory.js')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  })
+  if (child.status !== 0) throw new Error('bench/memory.js failed')
+  fs.mkdirSync(RESULTS_DIR, { recursive: true })
+  const file = path.join(RESULTS_DIR, 'memory.md')
+  fs.writeFileSync(file, child.stdout)
+  process.stdout.write(child.stdout)
+  log(`written to ${path.relative(process.cwd(), file)}`)
+}
+
 async function main() {
   const reportAt = argv.indexOf('--report')
   if (reportAt !== -1) return report(argv[reportAt + 1] ?? path.join(RESULTS_DIR, 'latest.json'))
@@ -1032,6 +1056,7 @@ async function main() {
   log(await ensureBuild(log, (child) => track(child, 'tsc')))
   checkInterrupted()
   if (MODE === 'profile') return runProfile()
+  if (MODE === 'memory') return runMemory()
   // Fail early with a clear message when key material is unreadable.
   for (const alg of ['HS256', 'RS256', 'ES256']) keyMaterial(alg)
 

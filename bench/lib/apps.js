@@ -147,6 +147,19 @@ function buildApp(kind, alg = 'HS256', report = { notes: [] }) {
     case 'kit-protected-fresh':
       router.get('/hello', kitInstance(app).protected({ fresh: true }), hello)
       break
+    case 'kit-protected-revocation': {
+      const jwt = kitInstance(app, { revocationEnabled: true })
+      probes.push(async (token) => {
+        // The bench token was signed by the harness: record it as the instance records the tokens
+        // it issues, so that every request reads a real record (and the user's cut-off key).
+        const { decodeUnverified } = require(DIST)
+        await jwt.tokens.recordAccess(decodeUnverified(token), undefined)
+        const record = await jwt.tokens.get(decodeUnverified(token).jti)
+        notes.push(`revocation: bench token ${record && !record.revoked ? 'recorded, not revoked' : 'NOT recorded'}`)
+      })
+      router.get('/hello', jwt.protected(), hello)
+      break
+    }
     case 'koa-raw-post':
       router.post('/auth', hello)
       break

@@ -55,7 +55,8 @@ function keyObjects(alg) {
 /** The typical payload: user_id, 5 scopes, iat now and exp far in the future (10 years). */
 function typicalPayload(now = Math.floor(Date.now() / 1000)) {
   // fresh: the token a login gives (POST /auth issues fresh: true), so a fresh-only route takes it.
-  return { user_id: 1, scopes: [...SCOPES], iat: now, exp: now + 10 * 365 * 24 * 3600, fresh: true }
+  // jti: what a token of an instance with revocation on carries (the same one in every request).
+  return { user_id: 1, scopes: [...SCOPES], iat: now, exp: now + 10 * 365 * 24 * 3600, fresh: true, jti: 'benchmark-token-id-0001' }
 }
 
 /** Newest modification time (ms) of the files under a directory, recursively. */

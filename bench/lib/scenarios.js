@@ -17,6 +17,8 @@ const KINDS = Object.freeze({
   'kit-protected-cache': 'koa-jwt-kit jwt.protected() with the Initialize option verifyCache: { max: 1000 }',
   'kit-scoped': "koa-jwt-kit jwt.scoped(['user:read'])",
   'kit-protected-fresh': 'koa-jwt-kit jwt.protected({ fresh: true }) (the bench token is fresh), no verify cache',
+  'kit-protected-revocation':
+    'koa-jwt-kit jwt.protected() with revocationEnabled on the default MemoryStore (the bench token recorded in it), no verify cache',
   'kit-auth': 'koa-jwt-kit POST /auth (login and sign), trivial authenticate, JSON body',
   'koa-raw-post': '(control) Koa + @koa/router, POST /auth with the login body, body not read, answers { ok: true }',
   'login-handwritten':
@@ -41,6 +43,7 @@ const VERIFYING = new Set([
   'kit-protected-cache',
   'kit-scoped',
   'kit-protected-fresh',
+  'kit-protected-revocation',
 ])
 
 /**
