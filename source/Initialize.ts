@@ -9,8 +9,7 @@ import { BaseEndpoint, type Verb } from './endpoints/BaseEndpoint'
 import { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
 import { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
 import { LogoutEndpoint } from './endpoints/LogoutEndpoint'
-import { MemoryStore } from './core/stores/MemoryStore'
-import type { TokenStore } from './core/stores/TokenStore'
+import { tokenStoreOf } from './core/stores/token-store-of'
 import type { TokenRegistry } from './core/TokenRegistry'
 import { RefreshEndpoint } from './endpoints/RefreshEndpoint'
 import { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
@@ -377,31 +376,6 @@ export class Initialize<User = any> {
       return routes(ctx as never, () => allowedMethods(ctx as never, next))
     } as Middleware)
   }
-}
-
-const STORE_METHODS = ['get', 'set', 'setIfAbsent', 'compareAndSet', 'delete', 'keysOfUser', 'keys', 'close'] as const
-
-/**
- * The token store of an instance: the `tokenStore` option (which turns revocation on unless the
- * setting says otherwise), a `MemoryStore` on the instance's clock when revocation is on without
- * one, else none.
- *
- * @throws InvalidConfiguration for a `tokenStore` that is not a store.
- */
-function tokenStoreOf(config: Configuration, store: unknown): TokenStore | undefined {
-  if (store !== undefined) {
-    const candidate = store as Record<string, unknown> | null
-    const missing = STORE_METHODS.filter((name) => typeof candidate?.[name] !== 'function')
-    if (typeof store !== 'object' || store === null || missing.length > 0) {
-      throw new InvalidConfiguration(`the "tokenStore" option must be a TokenStore (missing: ${missing.join(', ')}).`)
-    }
-    if (!config.isExplicit('revocationEnabled')) config.set('revocationEnabled', true)
-  }
-  if (!config.get('revocationEnabled')) return undefined
-  if (!(config.get('storeTimeout') > 0)) {
-    throw new InvalidConfiguration('the "storeTimeout" setting must be more than 0 seconds.')
-  }
-  return (store as TokenStore | undefined) ?? new MemoryStore({ clock: () => config.get('clock')() })
 }
 
 function verbMethod(verb: Verb): string {
