@@ -2,8 +2,9 @@
  * The koa-jwt-kit demo app: login, verify, me, refresh, fresh-login and logout endpoints, a
  * protected route, a scoped route, a route that needs a fresh token (changing the password, which
  * logs the user out everywhere), a custom claim, a `Responses` subclass and an audit trail, over an
- * in-memory user store. Issued tokens live in a `MemoryStore` (revocation, logout, refresh tokens
- * with rotation): nothing outside the process is needed.
+ * in-memory user store. Issued tokens (revocation, logout, refresh tokens with rotation) live in a
+ * `MemoryStore` in the process, so nothing outside it is needed; given a Redis URL (`npm start`
+ * passes `REDIS_URL`), they live in a `RedisStore` instead, under the prefix `koa-jwt-kit-demo:`.
  *
  * It only builds the app; `demo/server.ts` makes it listen. Everything is imported from the
  * package's public entry point (`'../source'` here stands for `'koa-jwt-kit'`).
@@ -22,11 +23,13 @@ import {
   Initialize,
   InvalidRequestBody,
   MemoryStore,
+  RedisStore,
   Responses,
   type AuditEvent,
   type AuthenticateResult,
   type JwtPayload,
   type JwtState,
+  type TokenStore,
 } from '../source'
 import { AUDIT_LIMIT, AuditLog } from './audit'
 import { passwordProblem, UserStore, type DemoUser } from './users'
@@ -61,6 +64,36 @@ export interface DemoAppOptions {
   clock?: () => number
   /** Also receives every audit event (`npm start` prints them). */
   onAudit?: (event: AuditEvent) => void
+  /**
+   * A Redis URL (`redis://[user:password@]host:port[/db]`): issued tokens then live in a
+   * `RedisStore` under {@link DEMO_REDIS_PREFIX} (Redis expires them by the real time, so a spec
+   * clock should start at the real time). Unset or empty: a `MemoryStore` in the process.
+   */
+  redisUrl?: string | undefined
+}
+
+/** The key prefix of the demo's tokens in Redis. */
+export const DEMO_REDIS_PREFIX = 'koa-jwt-kit-demo:'
+
+/**
+ * Where a Redis URL points, as the demo shows it: `host:port` only, never the user, the password
+ * or the database.
+ */
+export function redisLocation(url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.hostname === '') return 'an unparsable URL'
+    return `${parsed.hostname}:${parsed.port || '6379'}`
+  } catch {
+    return 'an unparsable URL'
+  }
+}
+
+/** What the demo says about its token store, for `GET /` and the start-up banner. */
+export function storeNote(redisUrl?: string): string {
+  return redisUrl
+    ? `Tokens live in Redis at ${redisLocation(redisUrl)} (RedisStore, key prefix ${DEMO_REDIS_PREFIX}).`
+    : 'Tokens live in this process (MemoryStore): they are gone when it exits. Set REDIS_URL to keep them in Redis.'
 }
 
 /** What {@link createDemoApp} returns. */
@@ -73,6 +106,12 @@ export interface DemoApp {
   users: UserStore
   /** The last audit events, as `GET /admin/audit` lists them. */
   audit: AuditLog
+  /** The token store: a `RedisStore` with a Redis URL, else a `MemoryStore`. Close it on shutdown. */
+  tokenStore: TokenStore
+  /** Which store is in use: `'redis'` or `'memory'`. */
+  storeKind: 'redis' | 'memory'
+  /** What {@link storeNote} says about it (host:port only for Redis). */
+  store: string
 }
 
 /** `ctx.state` on routes behind `protected()` + `injectUser()`. */
@@ -268,9 +307,15 @@ export const jsonBody: Middleware = (ctx, next) => {
  */
 export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoApp> {
   const users = await UserStore.create()
-  // In the process: tokens, revocations and refresh tokens die with it, like the random secret.
-  // Several processes behind a load balancer would share a TokenStore of their own (a database).
-  const tokenStore = new MemoryStore(options.clock ? { clock: options.clock } : {})
+  // Without Redis, in the process: tokens, revocations and refresh tokens die with it, like the
+  // random secret. With Redis they outlive it (with JWT_SECRET set, tokens stay valid across
+  // restarts), and several processes behind a load balancer share them.
+  const redisUrl = options.redisUrl || undefined
+  const tokenStore: TokenStore = redisUrl
+    ? new RedisStore({ url: redisUrl, prefix: DEMO_REDIS_PREFIX })
+    : new MemoryStore(options.clock ? { clock: options.clock } : {})
+  const storeKind = redisUrl ? 'redis' : 'memory'
+  const store = storeNote(redisUrl)
   const audit = new AuditLog()
   const { onAudit } = options
   const app = new Koa()
@@ -371,6 +416,7 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
         'POST /account/password',
         'GET /admin/audit',
       ],
+      store,
       freshness,
       ...notes,
     }
@@ -383,5 +429,5 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
   app.use(account.allowedMethods())
   app.use(admin.routes())
   app.use(admin.allowedMethods())
-  return { app, jwt, users, audit }
+  return { app, jwt, users, audit, tokenStore, storeKind, store }
 }

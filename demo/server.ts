@@ -5,7 +5,8 @@
  * for each audit event.
  *
  * The secret comes from `JWT_SECRET`; without it a random one is generated, and tokens stop
- * working when the process exits. This is the only demo file that listens, and only when run
+ * working when the process exits. With `REDIS_URL` set, issued tokens live in Redis (a
+ * `RedisStore`); without it, in the process (a `MemoryStore`), and no outside service is needed. This is the only demo file that listens, and only when run
  * directly.
  *
  * @module
@@ -14,7 +15,7 @@ import { randomBytes } from 'node:crypto'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-import type { Initialize } from '../source'
+import type { Initialize, TokenStore } from '../source'
 import { formatAuditEvent } from './audit'
 import { createDemoApp, duration, freshnessNote, REFRESH_REUSE_INTERVAL, sessionNotes } from './app'
 import { DEMO_USERS, type DemoUser } from './users'
@@ -26,6 +27,12 @@ export interface DemoServer {
   readonly jwt: Initialize<DemoUser>
   /** The base URL to paste into curl, with the real port. */
   readonly url: string
+  /** The token store (Redis with `REDIS_URL`, else in memory). */
+  readonly tokenStore: TokenStore
+  /** Which store is in use, as the banner says it (host:port only for Redis). */
+  readonly store: string
+  /** Stops listening (dropping open connections) and closes the token store. Idempotent. */
+  close(): Promise<void>
 }
 
 /** Where the server listens. */
@@ -178,18 +185,21 @@ export function curlLines(url: string, reuseInterval: number = REFRESH_REUSE_INT
  * @param lifetime - the access-token lifetime in seconds (the `expirationDelta` setting).
  * @param freshness - the `loginFreshness` setting (`true` or seconds); unstated when omitted.
  * @param reuseInterval - the `refreshReuseInterval` setting, in seconds.
+ * @param store - which token store is in use (`storeNote()`); unstated when omitted.
  */
 export function banner(
   url: string,
   lifetime: number,
   freshness?: true | number,
   reuseInterval: number = REFRESH_REUSE_INTERVAL,
+  store?: string,
 ): string {
   const users = DEMO_USERS.map(
     (user) => `  ${`${user.username} / ${user.password}`.padEnd(26)} scopes: ${user.scopes.join(', ')}`,
   )
   return [
     `koa-jwt-kit demo listening on ${url}`,
+    ...(store === undefined ? [] : [store]),
     ``,
     `Demo users:`,
     ...users,
@@ -210,7 +220,7 @@ export function banner(
 /**
  * Builds the demo app and listens.
  *
- * @param env - where `PORT`, `HOST` and `JWT_SECRET` are read.
+ * @param env - where `PORT`, `HOST`, `JWT_SECRET` and `REDIS_URL` are read.
  * @param warn - receives the warning about a generated secret.
  * @param log - receives a line for each audit event (login, refresh, logout, revoked,
  *   reuse_detected); never a token.
@@ -229,25 +239,52 @@ export async function startDemoServer(
         'Tokens stop working when this process exits; set JWT_SECRET to keep them valid across restarts.',
     )
   }
-  const { app, jwt } = await createDemoApp({ secret, onAudit: (event) => log(formatAuditEvent(event)) })
-  const server = app.listen(port, host)
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve)
-    server.once('error', reject)
+  const { app, jwt, tokenStore, store } = await createDemoApp({
+    secret,
+    redisUrl: env['REDIS_URL'],
+    onAudit: (event) => log(formatAuditEvent(event)),
   })
+  const server = app.listen(port, host)
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve)
+      server.once('error', reject)
+    })
+  } catch (error) {
+    await tokenStore.close().catch(() => {})
+    throw error
+  }
   const address = server.address() as AddressInfo
-  return { server, jwt, url: baseUrl(host, address.port) }
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      await tokenStore.close()
+    })())
+  return { server, jwt, url: baseUrl(host, address.port), tokenStore, store, close }
 }
 
 async function main(): Promise<void> {
-  const { server, jwt, url } = await startDemoServer()
+  const { jwt, url, store, close } = await startDemoServer()
   const { config } = jwt
   process.stdout.write(
-    banner(url, config.get('expirationDelta'), config.get('loginFreshness'), config.get('refreshReuseInterval')),
+    banner(
+      url,
+      config.get('expirationDelta'),
+      config.get('loginFreshness'),
+      config.get('refreshReuseInterval'),
+      store,
+    ),
   )
+  // Stops listening and closes the token store (the Redis connection), so the process can exit.
   const stop = (): void => {
-    server.closeAllConnections()
-    server.close()
+    close().catch((error: unknown) => {
+      console.error(error instanceof Error ? error.message : error)
+      process.exitCode = 1
+    })
   }
   process.once('SIGINT', stop)
   process.once('SIGTERM', stop)
