@@ -25,6 +25,7 @@ import {
   setCookies,
   type OptionsApp,
 } from '../helpers/options'
+import { timed as timedWithin } from '../helpers/timed'
 
 /** What the store's own errors say: must never reach a client. */
 const STORE_ERROR = 'ECONNREFUSED 10.0.0.7:6379 AUTH hunter2-store-password'
@@ -130,20 +131,9 @@ async function setUp(options: InitializeOptions<TestUser> = {}): Promise<Setup> 
   return { t, store, access: body.access_token!, refresh: body.refresh_token! }
 }
 
-/** Sends a request and fails the spec when it takes longer than {@link ANSWERS_WITHIN_MS}. */
-async function timed<T>(send: () => PromiseLike<T>): Promise<T> {
-  const start = Date.now()
-  let timer: NodeJS.Timeout | undefined
-  const hung = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ANSWERS_WITHIN_MS} ms`)), ANSWERS_WITHIN_MS)
-  })
-  try {
-    const res = await Promise.race([send(), hung])
-    expect(Date.now() - start).to.be.below(ANSWERS_WITHIN_MS)
-    return res
-  } finally {
-    clearTimeout(timer)
-  }
+/** Sends a request and fails when it takes longer than {@link ANSWERS_WITHIN_MS}. */
+function timed<T>(send: () => PromiseLike<T>): Promise<T> {
+  return timedWithin(send, ANSWERS_WITHIN_MS)
 }
 
 /** 503 StoreUnavailable, without the token, the store's error or any token cookie. */

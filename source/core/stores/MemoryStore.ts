@@ -10,6 +10,7 @@
  * @module
  */
 import { warnOnce } from '../warnings'
+import { checkValue } from './store-values'
 import type { StoreSetOptions, StoreValue, TokenStore } from './TokenStore'
 
 /** Options of {@link MemoryStore}. */
@@ -67,15 +68,6 @@ function closedError(): Error {
   return new Error('MemoryStore is closed')
 }
 
-function isScalar(value: unknown): boolean {
-  return (
-    typeof value === 'string' ||
-    typeof value === 'boolean' ||
-    value === null ||
-    (typeof value === 'number' && Number.isFinite(value))
-  )
-}
-
 /**
  * A copy of a value, so that the caller changing its object later cannot change the store. Not
  * frozen: the copy never leaves the store (reads copy it again), and freezing made V8 spend about
@@ -84,17 +76,9 @@ function isScalar(value: unknown): boolean {
  * bug found in production only.
  */
 function copyValue(value: StoreValue, what: string): StoreValue {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${what} must be a flat object of JSON scalars`)
-  }
+  checkValue(value, what)
   // A spread defines own properties: a `__proto__` key is copied as data, never as a prototype.
-  const copy: Record<string, unknown> = { ...value }
-  for (const name of Object.keys(copy)) {
-    if (!isScalar(copy[name])) {
-      throw new TypeError(`${what}.${name} must be a string, a finite number, a boolean or null`)
-    }
-  }
-  return copy as StoreValue
+  return { ...value }
 }
 
 /** Whether two flat values have the same keys with the same values, in any order. */

@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto'
 
 import type * as Redis from 'redis'
 
+import { checkValue } from './store-values'
 import type { StoreSetOptions, StoreValue, TokenStore } from './TokenStore'
 
 /**
@@ -156,27 +157,6 @@ const DELETE = script(DELETE_SCRIPT)
 interface Stored {
   readonly v: StoreValue
   readonly u?: string
-}
-
-function isScalar(value: unknown): boolean {
-  return (
-    typeof value === 'string' ||
-    typeof value === 'boolean' ||
-    value === null ||
-    (typeof value === 'number' && Number.isFinite(value))
-  )
-}
-
-/** Checks a value is a flat object of JSON scalars, as MemoryStore does. */
-function checkValue(value: StoreValue, what: string): void {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TypeError(`${what} must be a flat object of JSON scalars`)
-  }
-  for (const name of Object.keys(value)) {
-    if (!isScalar(value[name])) {
-      throw new TypeError(`${what}.${name} must be a string, a finite number, a boolean or null`)
-    }
-  }
 }
 
 function checkKey(key: unknown): asserts key is string {
