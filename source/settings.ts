@@ -167,6 +167,13 @@ export interface Settings {
   revocationEnabled: boolean
   /** Which tokens the revocation check applies to: `'all'`, `'access'` or `'refresh'`. @default 'all' */
   revocationChecks: 'all' | 'access' | 'refresh'
+  /**
+   * On a token store that broadcasts (RedisStore, shared by several processes): keep a local copy
+   * of the revocations, kept current by the store's pub/sub, so that the revocation check of a
+   * request makes no store call; while the subscription is down, requests ask the store. Off: every
+   * request asks the store. No effect on other stores. @default true
+   */
+  revocationMirror: boolean
   /** Put scopes into tokens through `addScopesToPayload`. Turned on by that handler. @default false */
   scopesEnabled: boolean
   /** Payload key of the scopes. @default 'scopes' */
@@ -296,6 +303,7 @@ export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   refreshTokenName: 'name',
   revocationEnabled: 'boolean',
   revocationChecks: 'revocationChecks',
+  revocationMirror: 'boolean',
   scopesEnabled: 'boolean',
   scopesName: 'name',
   secret: 'key',
@@ -361,6 +369,7 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   refreshTokenName: 'refresh_token',
   revocationEnabled: false,
   revocationChecks: 'all',
+  revocationMirror: true,
   scopesEnabled: false,
   scopesName: 'scopes',
   secret: null,

@@ -130,6 +130,7 @@ const FLASK_DEFAULTS: Readonly<Record<string, unknown>> = {
   refreshReuseInterval: 0,
   refreshRotation: false,
   revocationChecks: 'all',
+  revocationMirror: true,
   revocationEnabled: false,
   storeTimeout: 2,
 }

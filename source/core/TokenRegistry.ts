@@ -6,12 +6,23 @@
  * Store layout: `token:<jti>` → a {@link TokenRecord} (until the token expires), `user:<id>` →
  * `{ revokedBefore }` (a per-user cut-off: "log out everywhere" in O(1) per request),
  * `family:<id>` → `{ revoked: true }` (a login whose tokens are all refused, members recorded
- * later included).
+ * later included). On a store that broadcasts (RedisStore), also `revoked:<jti>` → `{ exp }` for
+ * each revoked token, the index a {@link RevocationMirror} loads from, and one message published
+ * per revocation.
  */
 import { createHash, randomBytes } from 'node:crypto'
 
 import type { Configuration } from '../Configuration'
 import { InvalidToken, RefreshTokenReused, RevokedToken, StoreUnavailable } from '../errors'
+import {
+  broadcasts,
+  encodeMessage,
+  RevocationMirror,
+  type BroadcastingStore,
+  type MirrorState,
+  type RevocationMessage,
+  type Revocations,
+} from './RevocationMirror'
 import { MemoryStore } from './stores/MemoryStore'
 import type { StoreValue, TokenRecord, TokenStore } from './stores/TokenStore'
 import { decodeUnverified, readClock, type JwtPayload } from './token'
@@ -30,6 +41,7 @@ export interface AuditEvent {
 const tokenKey = (jti: string): string => `token:${jti}`
 const userKey = (userId: string): string => `user:${userId}`
 const familyKey = (family: string): string => `family:${family}`
+const revokedKey = (jti: string): string => `revoked:${jti}`
 
 /** A new token id: 128 random bits, base64url (22 characters). */
 export function newJti(): string {
@@ -80,6 +92,9 @@ export class TokenRegistry {
   readonly #audit: (event: AuditEvent) => unknown
   // The login family of the tokens issued in one request (a login, or a refresh).
   readonly #families = new WeakMap<object, string>()
+  // A store shared by several processes: revocations are indexed and published.
+  readonly #broadcast: BroadcastingStore | undefined
+  readonly #mirror: RevocationMirror | undefined
 
   /** @internal */
   constructor(config: Configuration, store: TokenStore | undefined, audit: (event: AuditEvent) => unknown) {
@@ -88,6 +103,25 @@ export class TokenRegistry {
     // Only the embedded store itself: a subclass may do I/O.
     this.#bounded = store !== undefined && store.constructor !== MemoryStore
     this.#audit = audit
+    this.#broadcast = broadcasts(store) ? store : undefined
+    if (this.#broadcast !== undefined && config.get('revocationMirror')) {
+      this.#mirror = new RevocationMirror(this.#broadcast, { load: () => this.#loadRevocations(), now: () => this.#now() })
+      this.#mirror.start()
+    }
+  }
+
+  /**
+   * The local mirror of revocations: `'off'` without one (a store that does not broadcast, or the
+   * `revocationMirror` setting off), `'live'` while requests are checked against it, `'syncing'`
+   * or `'down'` while they ask the store, `'closed'` after {@link close}.
+   */
+  get mirror(): MirrorState | 'off' {
+    return this.#mirror?.state ?? 'off'
+  }
+
+  /** Ends the mirror's subscription (the store itself stays open: close it yourself). */
+  async close(): Promise<void> {
+    await this.#mirror?.close()
   }
 
   /** The store in use, or undefined when revocation is off. */
@@ -133,6 +167,10 @@ export class TokenRegistry {
     const record = await this.get(jti)
     if (record === undefined) return false
     await this.#write({ ...record, revoked: false })
+    if (this.#broadcast !== undefined) {
+      await this.#call((store) => store.delete(revokedKey(record.jti)))
+      await this.#publish({ t: 'unrevoke', jti: record.jti })
+    }
     return true
   }
 
@@ -168,6 +206,7 @@ export class TokenRegistry {
     // Kept until deleted: no setting bounds how long a token issued before it may live (a per-token
     // expirationDelta, a token without exp). One small entry per user ever logged out everywhere.
     await this.#call((store) => store.set(userKey(id), { revokedBefore: now }, { expiresAt: null, userId: id }))
+    await this.#publish({ t: 'user', id, before: now })
     await this.#audit({ type: 'revoked', userId: id, jti: null, time: now })
   }
 
@@ -207,6 +246,12 @@ export class TokenRegistry {
       throw new InvalidToken('Token is missing the "jti" claim.', { code: 'ERR_JWT_CLAIM_MISSING' })
     }
     const userId = String(payload[this.#config.get('userId')])
+    const mirror = this.#mirror
+    if (mirror !== undefined) {
+      const revoked = mirror.check(jti, userId, payload.iat)
+      if (revoked === true) throw new RevokedToken()
+      if (revoked === false) return
+    }
     const store = this.#store
     if (store !== undefined && store.constructor === MemoryStore) {
       let value: StoreValue | undefined
@@ -448,13 +493,63 @@ export class TokenRegistry {
    * expired access token is still presented to `/auth/refresh` (which skips `exp`), for as long as
    * a refresh token lives.
    */
-  #revokeAccess(record: TokenRecord): Promise<void> {
+  async #revokeAccess(record: TokenRecord): Promise<void> {
     const c = this.#config
     let { expiresAt } = record
     if (expiresAt !== null && record.type === 'access' && c.get('refreshTokenEnabled')) {
       expiresAt = Math.max(expiresAt, this.#now() + c.get('refreshExpirationDelta') + c.get('leeway'))
     }
-    return this.#write({ ...record, revoked: true, expiresAt })
+    await this.#write({ ...record, revoked: true, expiresAt })
+    if (this.#broadcast === undefined) return
+    // The index (what a mirror loads) after the record (what a lookup reads), then the message.
+    const options = { expiresAt, userId: record.userId }
+    await this.#call((store) => store.set(revokedKey(record.jti), { exp: expiresAt }, options))
+    await this.#publish({ t: 'token', jti: record.jti, exp: expiresAt })
+  }
+
+  /**
+   * Tells every process sharing the store (this one first, at once). A failure is StoreUnavailable:
+   * the revocation is stored, but processes whose mirror missed it would accept the token, so the
+   * caller hears of it (and may retry: revoking again is harmless).
+   */
+  async #publish(message: RevocationMessage): Promise<void> {
+    const store = this.#broadcast
+    if (store === undefined) return
+    this.#mirror?.apply(message)
+    await this.#call(() => store.publish(encodeMessage(message)))
+  }
+
+  /** Every revocation in the store, for a mirror (its listings and reads bounded like any call). */
+  async #loadRevocations(): Promise<Revocations> {
+    const tokens = new Map<string, number | null>()
+    const users = new Map<string, number>()
+    await this.#each('revoked:', (key, value) => {
+      const exp = value.exp
+      tokens.set(key, typeof exp === 'number' ? exp : null)
+    })
+    await this.#each('user:', (key, value) => {
+      const before = value.revokedBefore
+      if (typeof before === 'number') users.set(key, before)
+    })
+    return { tokens, users }
+  }
+
+  /** Reads every entry under a key prefix, a batch of reads at a time. */
+  async #each(prefix: string, take: (name: string, value: StoreValue) => void): Promise<void> {
+    let batch: string[] = []
+    const flush = async (): Promise<void> => {
+      const keys = batch
+      batch = []
+      const values = await this.#call((store) => Promise.all(keys.map((key) => store.get(key))))
+      values.forEach((value, i) => {
+        if (value !== undefined) take((keys[i] as string).slice(prefix.length), value)
+      })
+    }
+    for await (const key of this.#iterate((store) => store.keys(prefix))) {
+      batch.push(key)
+      if (batch.length === 64) await flush()
+    }
+    if (batch.length > 0) await flush()
   }
 
   /** Writes a record until it expires. */

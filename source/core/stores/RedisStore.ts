@@ -21,7 +21,8 @@ import { createHash } from 'node:crypto'
 import type * as Redis from 'redis'
 
 import { checkValue } from './store-values'
-import type { StoreSetOptions, StoreValue, TokenStore } from './TokenStore'
+import type { StoreSetOptions, StoreSubscriber, StoreValue, TokenStore } from './TokenStore'
+import { warnOnce } from '../warnings'
 
 /**
  * What the store uses of a node-redis client (`createClient()` from `redis`, v4 to v6): a
@@ -32,6 +33,28 @@ export interface RedisClientLike {
   readonly isReady: boolean
   connect(): Promise<unknown>
   sendCommand(args: string[]): Promise<unknown>
+  /**
+   * A new client with the same options (node-redis' `duplicate()`): the store's subscription to
+   * revocations runs on a connection of its own. Without it, the store does not subscribe and
+   * every process asks Redis on every request.
+   */
+  duplicate?(): unknown
+}
+
+/** What the store uses of the subscribing client (a node-redis client, v4 to v6). */
+interface SubscriberLike {
+  readonly isOpen: boolean
+  connect(): Promise<unknown>
+  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>
+  on(event: string, listener: (...args: unknown[]) => void): unknown
+  destroy?(): void
+  disconnect?(): Promise<unknown>
+}
+
+/** The subscription of a store: one connection for every subscriber of the store. */
+interface Feed {
+  live: boolean
+  stop(): Promise<void>
 }
 
 /** Options of {@link RedisStore}: exactly one of `client` and `url`. */
@@ -71,6 +94,10 @@ const INDEX = 'user-index:'
 
 /** Keys asked of SCAN / SSCAN per round trip. */
 const SCAN_COUNT = '500'
+/** The channel of revocation messages, after the prefix. */
+const CHANNEL = 'revocations'
+/** Milliseconds between two attempts at subscribing. */
+const SUBSCRIBE_RETRY = 500
 
 /**
  * set / setIfAbsent / compareAndSet in one script.
@@ -222,6 +249,8 @@ export class RedisStore implements TokenStore {
   #closed = false
   /** The last error the created client emitted, for messages. */
   #lastError: Error | undefined
+  readonly #subscribers = new Set<StoreSubscriber>()
+  #feed: Feed | undefined
 
   /**
    * @param options - exactly one of `client` and `url`; `prefix`, `commandTimeout`.
@@ -408,6 +437,11 @@ export class RedisStore implements TokenStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    const feed = this.#feed
+    this.#feed = undefined
+    // Subscribers hear state(false) first: the store no longer delivers.
+    await feed?.stop()
+    this.#subscribers.clear()
     if (!this.#owned) return
     const client = this.#client as unknown as { isOpen: boolean; close(): Promise<void>; destroy(): void }
     if (!client.isOpen) return
@@ -416,6 +450,92 @@ export class RedisStore implements TokenStore {
     } catch {
       if (client.isOpen) client.destroy()
     }
+  }
+
+  /**
+   * {@inheritDoc TokenStore.publish}
+   *
+   * `PUBLISH` on the channel `<prefix>revocations`.
+   */
+  async publish(message: string): Promise<void> {
+    if (typeof message !== 'string') throw new TypeError('A message must be a string')
+    await this.#command(['PUBLISH', this.prefix + CHANNEL, message])
+  }
+
+  /**
+   * {@inheritDoc TokenStore.subscribe}
+   *
+   * The subscribers of one store share one connection of their own (a `duplicate()` of the
+   * client), made at the first `subscribe` and closed with the last unsubscribe or `close()`. It
+   * reconnects by itself; node-redis subscribes again before it reports ready.
+   */
+  subscribe(subscriber: StoreSubscriber): () => Promise<void> {
+    this.#open()
+    this.#subscribers.add(subscriber)
+    const feed = (this.#feed ??= this.#startFeed())
+    if (feed.live) queueMicrotask(() => this.#subscribers.has(subscriber) && subscriber.state(true))
+    return async () => {
+      if (!this.#subscribers.delete(subscriber) || this.#subscribers.size > 0) return
+      const current = this.#feed
+      this.#feed = undefined
+      await current?.stop()
+    }
+  }
+
+  #startFeed(): Feed {
+    const base = this.#client
+    if (typeof base.duplicate !== 'function') {
+      warnOnce(
+        'KOA_JWT_STORE_NO_SUBSCRIBE',
+        'RedisStore: the client has no duplicate(), so the store cannot subscribe to revocations: every request asks Redis. Give a node-redis client.',
+      )
+      return { live: false, stop: async () => undefined }
+    }
+    const client = base.duplicate() as SubscriberLike
+    const subscribers = this.#subscribers
+    let subscribed = false
+    let stopped = false
+    let retry: NodeJS.Timeout | undefined
+    const feed: Feed = {
+      live: false,
+      stop: async () => {
+        stopped = true
+        clearTimeout(retry)
+        report(false)
+        if (typeof client.destroy === 'function') client.destroy()
+        else await client.disconnect?.().catch(() => undefined)
+      },
+    }
+    const report = (live: boolean): void => {
+      if (feed.live === live || (live && stopped)) return
+      feed.live = live
+      for (const subscriber of [...subscribers]) subscriber.state(live)
+    }
+    const deliver = (message: string): void => {
+      for (const subscriber of [...subscribers]) subscriber.message(message)
+    }
+    // Without an 'error' listener a lost connection would crash the process.
+    client.on('error', () => report(false))
+    client.on('reconnecting', () => report(false))
+    client.on('end', () => report(false))
+    // After a reconnection, node-redis has subscribed again when it says ready.
+    client.on('ready', () => subscribed && report(true))
+    const begin = async (): Promise<void> => {
+      if (stopped) return
+      try {
+        if (!client.isOpen) await client.connect()
+        await client.subscribe(this.prefix + CHANNEL, deliver)
+        subscribed = true
+        report(true)
+      } catch {
+        report(false)
+        if (stopped) return
+        retry = setTimeout(() => void begin(), SUBSCRIBE_RETRY)
+        retry.unref()
+      }
+    }
+    void begin()
+    return feed
   }
 
   #open(): void {

@@ -65,6 +65,34 @@ export interface TokenStore {
   keys(prefix?: string): AsyncIterable<string>
   /** Releases what the store holds (connections, memory); later calls reject. */
   close(): Promise<void>
+  /**
+   * Optional, with {@link TokenStore.subscribe}: sends a message to every process subscribed to
+   * this store (its own included). The library publishes each revocation after writing it, so
+   * that processes sharing the store keep a local mirror of revocations instead of asking the
+   * store on every request (the `revocationMirror` setting). A store without these two methods
+   * is asked on every request.
+   */
+  publish?(message: string): Promise<void>
+  /**
+   * Optional, with {@link TokenStore.publish}: delivers every message published from now on to
+   * `subscriber.message`, and tells `subscriber.state` when delivery starts (`true`: from then on
+   * no message is lost) and when it stops (`false`: messages may be lost until the next `true`).
+   * Never throws: a subscription that cannot be made reports `false` and keeps trying.
+   *
+   * @returns a function that ends this subscription.
+   */
+  subscribe?(subscriber: StoreSubscriber): () => Promise<void>
+}
+
+/** What {@link TokenStore.subscribe} reports to. */
+export interface StoreSubscriber {
+  /** A message another process (or this one) published. */
+  message(text: string): void
+  /**
+   * `true` once messages are delivered (after a reconnection too), `false` when they may be lost
+   * (the connection dropped).
+   */
+  state(live: boolean): void
 }
 
 /** One issued token as the store records it (what `jwt.tokens.get(jti)` answers). */

@@ -2,9 +2,10 @@ import { expect } from 'chai'
 import { createClient } from 'redis'
 
 import { RedisStore } from '../../../source'
-import type { RedisClientLike, StoreValue, TokenStore } from '../../../source'
+import type { RedisClientLike, StoreSubscriber, StoreValue, TokenStore } from '../../../source'
 import { escapeGlob } from '../../../source/core/stores/RedisStore'
 import { type RedisServer, startRedisServer } from '../../helpers/redis-server'
+import { warningsDuring } from '../../helpers/warnings'
 import { collect, describeTokenStore } from './store-contract'
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
@@ -229,6 +230,120 @@ describe('RedisStore', function () {
         await store.close()
         await own.stop()
       }
+    })
+  })
+
+  describe('broadcast (publish / subscribe)', () => {
+    /** A subscriber that records what it hears. */
+    function listener() {
+      const heard: string[] = []
+      const states: boolean[] = []
+      const subscriber: StoreSubscriber = {
+        message: (text) => heard.push(text),
+        state: (live) => states.push(live),
+      }
+      return { heard, states, subscriber }
+    }
+
+    async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+      const deadline = Date.now() + ms
+      while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+      }
+    }
+
+    it('delivers a message published by one store to the subscribers of every store on the prefix', async () => {
+      const prefix = freshPrefix()
+      const a = make({ prefix })
+      const b = make({ prefix })
+      const other = make()
+      const [onA, onB, onOther] = [listener(), listener(), listener()]
+      a.subscribe(onA.subscriber)
+      b.subscribe(onB.subscriber)
+      other.subscribe(onOther.subscriber)
+      await until(() => onA.states.includes(true) && onB.states.includes(true) && onOther.states.includes(true), 'subscriptions')
+      await a.publish('{"t":"user","id":"1","before":1}')
+      await until(() => onA.heard.length === 1 && onB.heard.length === 1, 'delivery')
+      expect(onB.heard).to.deep.equal(['{"t":"user","id":"1","before":1}'])
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(onOther.heard).to.deep.equal([])
+    })
+
+    it('shares one subscription between the subscribers of a store; a late one hears state(true) at once', async () => {
+      const store = make()
+      const first = listener()
+      store.subscribe(first.subscriber)
+      await until(() => first.states.includes(true), 'first subscription')
+      const second = listener()
+      const stop = store.subscribe(second.subscriber)
+      await until(() => second.states.includes(true), 'second subscription')
+      await stop()
+      await store.publish('one')
+      await until(() => first.heard.length === 1, 'delivery')
+      expect(second.heard).to.deep.equal([])
+    })
+
+    it('reports false when the server goes away and true once it is back and subscribed again', async () => {
+      const store = make({ commandTimeout: 300 })
+      const heard = listener()
+      store.subscribe(heard.subscriber)
+      await until(() => heard.states.includes(true), 'subscription')
+      await server.restart()
+      await until(() => heard.states.lastIndexOf(false) > heard.states.indexOf(true), 'state(false)')
+      await until(() => heard.states.at(-1) === true, 'state(true) again', 10_000)
+      // Subscribed again: a message published now is heard.
+      await until(
+        () => {
+          void store.publish('after restart').catch(() => undefined)
+          return heard.heard.includes('after restart')
+        },
+        'a message after the restart',
+        10_000,
+      )
+    })
+
+    it('close() ends the subscription: state(false), nothing heard after', async () => {
+      const prefix = freshPrefix()
+      const store = make({ prefix })
+      const publisher = make({ prefix })
+      const heard = listener()
+      store.subscribe(heard.subscriber)
+      await until(() => heard.states.includes(true), 'subscription')
+      await store.close()
+      expect(heard.states.at(-1)).to.equal(false)
+      await publisher.publish('late')
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(heard.heard).to.deep.equal([])
+      expect(() => store.subscribe(listener().subscriber)).to.throw(/closed/)
+    })
+
+    it('refuses a message that is not text', async () => {
+      const error = await rejection(make().publish(42 as never))
+      expect(error).to.be.instanceOf(TypeError)
+    })
+
+    it('a client without duplicate() warns once and never reports live', async () => {
+      const client = createClient({ url: server.url, disableOfflineQueue: true })
+      client.on('error', () => undefined)
+      const bare: RedisClientLike = {
+        get isOpen() {
+          return client.isOpen
+        },
+        get isReady() {
+          return client.isReady
+        },
+        connect: () => client.connect(),
+        sendCommand: (args) => client.sendCommand(args),
+      }
+      const store = new RedisStore({ client: bare, prefix: freshPrefix() })
+      const heard = listener()
+      const warnings = await warningsDuring(() => store.subscribe(heard.subscriber))
+      expect(warnings.map((warning) => warning.code)).to.deep.equal(['KOA_JWT_STORE_NO_SUBSCRIBE'])
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      expect(heard.states).to.deep.equal([])
+      await store.close()
+      if (client.isOpen) await client.close()
     })
   })
 
