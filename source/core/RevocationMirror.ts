@@ -7,6 +7,7 @@
  * arrive during the load are applied after it, in order). While the subscription is down, or being
  * set up again, it answers "don't know" and the request asks the store, as without a mirror.
  */
+import type { StoreCalls } from './stores/store-calls'
 import type { StoreSubscriber, TokenStore } from './stores/TokenStore'
 
 /** What the mirror holds: the revoked token ids (with their expiry) and the per-user cut-offs. */
@@ -58,6 +59,22 @@ export function decodeMessage(text: string): RevocationMessage | undefined {
 }
 
 const isTime = (value: unknown): value is number => typeof value === 'number' && Number.isFinite(value)
+
+/**
+ * Every revocation in a store: the `revoked:<jti>` index and the `user:<id>` cut-offs, read through
+ * bounded calls. @internal
+ */
+export async function loadRevocations(calls: StoreCalls): Promise<Revocations> {
+  const tokens = new Map<string, number | null>()
+  const users = new Map<string, number>()
+  await calls.each('revoked:', (jti, value) => {
+    tokens.set(jti, isTime(value.exp) ? value.exp : null)
+  })
+  await calls.each('user:', (id, value) => {
+    if (isTime(value.revokedBefore)) users.set(id, value.revokedBefore)
+  })
+  return { tokens, users }
+}
 
 /** Options of {@link RevocationMirror}. @internal */
 export interface MirrorOptions {

@@ -17,13 +17,14 @@ import { InvalidToken, RefreshTokenReused, RevokedToken, StoreUnavailable } from
 import {
   broadcasts,
   encodeMessage,
+  loadRevocations,
   RevocationMirror,
   type BroadcastingStore,
   type MirrorState,
   type RevocationMessage,
-  type Revocations,
 } from './RevocationMirror'
 import { MemoryStore } from './stores/MemoryStore'
+import { StoreCalls } from './stores/store-calls'
 import type { StoreValue, TokenRecord, TokenStore } from './stores/TokenStore'
 import { decodeUnverified, readClock, type JwtPayload } from './token'
 
@@ -87,8 +88,7 @@ const asValue = (record: TokenRecord): StoreValue => ({ ...record })
 export class TokenRegistry {
   readonly #config: Configuration
   readonly #store: TokenStore | undefined
-  // An in-process store cannot hang: its calls need no timer.
-  readonly #bounded: boolean
+  readonly #calls: StoreCalls
   readonly #audit: (event: AuditEvent) => unknown
   // The login family of the tokens issued in one request (a login, or a refresh).
   readonly #families = new WeakMap<object, string>()
@@ -100,12 +100,11 @@ export class TokenRegistry {
   constructor(config: Configuration, store: TokenStore | undefined, audit: (event: AuditEvent) => unknown) {
     this.#config = config
     this.#store = store
-    // Only the embedded store itself: a subclass may do I/O.
-    this.#bounded = store !== undefined && store.constructor !== MemoryStore
+    this.#calls = new StoreCalls(store, () => config.get('storeTimeout'))
     this.#audit = audit
     this.#broadcast = broadcasts(store) ? store : undefined
     if (this.#broadcast !== undefined && config.get('revocationMirror')) {
-      this.#mirror = new RevocationMirror(this.#broadcast, { load: () => this.#loadRevocations(), now: () => this.#now() })
+      this.#mirror = new RevocationMirror(this.#broadcast, { load: () => loadRevocations(this.#calls), now: () => this.#now() })
       this.#mirror.start()
     }
   }
@@ -131,7 +130,7 @@ export class TokenRegistry {
 
   /** The record of a token id, or undefined. */
   async get(jti: string): Promise<TokenRecord | undefined> {
-    return toRecord(await this.#call((store) => store.get(tokenKey(jti))))
+    return toRecord(await this.#calls.call((store) => store.get(tokenKey(jti))))
   }
 
   /**
@@ -168,7 +167,7 @@ export class TokenRegistry {
     if (record === undefined) return false
     await this.#write({ ...record, revoked: false })
     if (this.#broadcast !== undefined) {
-      await this.#call((store) => store.delete(revokedKey(record.jti)))
+      await this.#calls.call((store) => store.delete(revokedKey(record.jti)))
       await this.#publish({ t: 'unrevoke', jti: record.jti })
     }
     return true
@@ -178,8 +177,8 @@ export class TokenRegistry {
   async *forUser(userId: unknown): AsyncIterable<TokenRecord> {
     const id = String(userId)
     // Tokens refused by the user's cut-off are shown revoked, as the check treats them.
-    const cutoff = (await this.#call((store) => store.get(userKey(id))))?.revokedBefore
-    for await (const key of this.#iterate((store) => store.keysOfUser(id))) {
+    const cutoff = (await this.#calls.call((store) => store.get(userKey(id))))?.revokedBefore
+    for await (const key of this.#calls.iterate((store) => store.keysOfUser(id))) {
       if (!key.startsWith('token:')) continue
       const record = await this.get(key.slice('token:'.length))
       if (record === undefined) continue
@@ -189,7 +188,7 @@ export class TokenRegistry {
 
   /** Every unexpired record. */
   async *all(): AsyncIterable<TokenRecord> {
-    for await (const key of this.#iterate((store) => store.keys('token:'))) {
+    for await (const key of this.#calls.iterate((store) => store.keys('token:'))) {
       const record = await this.get(key.slice('token:'.length))
       if (record !== undefined) yield record
     }
@@ -205,7 +204,7 @@ export class TokenRegistry {
     const now = this.#now()
     // Kept until deleted: no setting bounds how long a token issued before it may live (a per-token
     // expirationDelta, a token without exp). One small entry per user ever logged out everywhere.
-    await this.#call((store) => store.set(userKey(id), { revokedBefore: now }, { expiresAt: null, userId: id }))
+    await this.#calls.call((store) => store.set(userKey(id), { revokedBefore: now }, { expiresAt: null, userId: id }))
     await this.#publish({ t: 'user', id, before: now })
     await this.#audit({ type: 'revoked', userId: id, jti: null, time: now })
   }
@@ -219,7 +218,7 @@ export class TokenRegistry {
     // refused by it. It lives as long as a member of the family can.
     const c = this.#config
     const expiresAt = this.#now() + c.get('refreshExpirationDelta') + c.get('expirationDelta') + c.get('leeway')
-    await this.#call((store) => store.set(familyKey(family), { revoked: true }, { expiresAt, userId }))
+    await this.#calls.call((store) => store.set(familyKey(family), { revoked: true }, { expiresAt, userId }))
     for await (const record of this.forUser(userId)) {
       if (record.family === family && !record.revoked) await this.#revokeAccess(record)
     }
@@ -264,7 +263,7 @@ export class TokenRegistry {
       }
       return this.#judge(value, cutoff, payload)
     }
-    return this.#call((s) => Promise.all([s.get(tokenKey(jti)), s.get(userKey(userId))])).then(([value, cutoff]) =>
+    return this.#calls.call((s) => Promise.all([s.get(tokenKey(jti)), s.get(userKey(userId))])).then(([value, cutoff]) =>
       this.#judge(value, cutoff, payload),
     )
   }
@@ -287,7 +286,7 @@ export class TokenRegistry {
     const key = tokenKey(record.jti)
     const options = { expiresAt, userId: record.userId }
     const family = record.family
-    const [, marker] = await this.#call(async (store) => {
+    const [, marker] = await this.#calls.call(async (store) => {
       await store.set(key, asValue(record), options)
       return [undefined, family === null ? undefined : await store.get(familyKey(family))] as const
     })
@@ -352,7 +351,7 @@ export class TokenRegistry {
     const jti = refreshTokenId(token)
     const now = this.#now()
     const family = (ctx && this.#families.get(ctx)) ?? jti
-    const written = await this.#call((store) =>
+    const written = await this.#calls.call((store) =>
       store.setIfAbsent(tokenKey(jti), asValue(this.#refreshRecord(jti, String(userId), family, now, ctx)), {
         expiresAt: now + this.#config.get('refreshExpirationDelta', ctx),
         userId: String(userId),
@@ -361,7 +360,7 @@ export class TokenRegistry {
     // 128 bits of a hash of a random token: a collision is a broken generateRefreshToken.
     if (!written) throw new StoreUnavailable('A refresh token id is already taken: generateRefreshToken must return random tokens.')
     // As for every member: a family revoked meanwhile gets this one marked (see #recordMember).
-    const marker = await this.#call((store) => store.get(familyKey(family)))
+    const marker = await this.#calls.call((store) => store.get(familyKey(family)))
     if (marker !== undefined) await this.#revokeAccess(this.#refreshRecord(jti, String(userId), family, now, ctx))
     return jti
   }
@@ -401,7 +400,7 @@ export class TokenRegistry {
     const id = String(userId)
     const jti = refreshTokenId(token)
     const now = this.#now()
-    const [value, cutoff] = await this.#call((store) => Promise.all([store.get(tokenKey(jti)), store.get(userKey(id))]))
+    const [value, cutoff] = await this.#calls.call((store) => Promise.all([store.get(tokenKey(jti)), store.get(userKey(id))]))
     const record = toRecord(value)
     if (record === undefined || record.type !== 'refresh' || record.userId !== id) throw refused()
     if (record.expiresAt !== null && record.expiresAt <= now) throw refused()
@@ -436,10 +435,10 @@ export class TokenRegistry {
     const retired: TokenRecord = { ...record, retiredAt: now, replacedBy: next }
     const key = tokenKey(record.jti)
     const options = { expiresAt: record.expiresAt, userId: record.userId }
-    if (await this.#call((store) => store.compareAndSet(key, asValue(record), asValue(retired), options))) return true
+    if (await this.#calls.call((store) => store.compareAndSet(key, asValue(record), asValue(retired), options))) return true
     // Another request rotated it first: this successor never becomes a family member.
-    await this.#call((store) => store.delete(tokenKey(next)))
-    const current = toRecord(await this.#call((store) => store.get(key)))
+    await this.#calls.call((store) => store.delete(tokenKey(next)))
+    const current = toRecord(await this.#calls.call((store) => store.get(key)))
     if (current === undefined || current.revoked) throw new RevokedToken()
     await this.#retired(current, record.family ?? record.jti, now, ctx)
     return false
@@ -503,7 +502,7 @@ export class TokenRegistry {
     if (this.#broadcast === undefined) return
     // The index (what a mirror loads) after the record (what a lookup reads), then the message.
     const options = { expiresAt, userId: record.userId }
-    await this.#call((store) => store.set(revokedKey(record.jti), { exp: expiresAt }, options))
+    await this.#calls.call((store) => store.set(revokedKey(record.jti), { exp: expiresAt }, options))
     await this.#publish({ t: 'token', jti: record.jti, exp: expiresAt })
   }
 
@@ -516,96 +515,18 @@ export class TokenRegistry {
     const store = this.#broadcast
     if (store === undefined) return
     this.#mirror?.apply(message)
-    await this.#call(() => store.publish(encodeMessage(message)))
-  }
-
-  /** Every revocation in the store, for a mirror (its listings and reads bounded like any call). */
-  async #loadRevocations(): Promise<Revocations> {
-    const tokens = new Map<string, number | null>()
-    const users = new Map<string, number>()
-    await this.#each('revoked:', (key, value) => {
-      const exp = value.exp
-      tokens.set(key, typeof exp === 'number' ? exp : null)
-    })
-    await this.#each('user:', (key, value) => {
-      const before = value.revokedBefore
-      if (typeof before === 'number') users.set(key, before)
-    })
-    return { tokens, users }
-  }
-
-  /** Reads every entry under a key prefix, a batch of reads at a time. */
-  async #each(prefix: string, take: (name: string, value: StoreValue) => void): Promise<void> {
-    let batch: string[] = []
-    const flush = async (): Promise<void> => {
-      const keys = batch
-      batch = []
-      const values = await this.#call((store) => Promise.all(keys.map((key) => store.get(key))))
-      values.forEach((value, i) => {
-        if (value !== undefined) take((keys[i] as string).slice(prefix.length), value)
-      })
-    }
-    for await (const key of this.#iterate((store) => store.keys(prefix))) {
-      batch.push(key)
-      if (batch.length === 64) await flush()
-    }
-    if (batch.length > 0) await flush()
+    await this.#calls.call(() => store.publish(encodeMessage(message)))
   }
 
   /** Writes a record until it expires. */
   #write(record: TokenRecord): Promise<void> {
-    return this.#call((store) =>
+    return this.#calls.call((store) =>
       store.set(tokenKey(record.jti), asValue(record), { expiresAt: record.expiresAt, userId: record.userId }),
     )
   }
 
   #now(): number {
     return readClock(this.#config.get('clock'))
-  }
-
-  #need(): TokenStore {
-    if (this.#store === undefined) {
-      throw new StoreUnavailable('Revocation is not enabled: no token store.')
-    }
-    return this.#store
-  }
-
-  /** Iterates a store listing, its start and each step bounded like any other call. */
-  async *#iterate(list: (store: TokenStore) => AsyncIterable<string>): AsyncIterable<string> {
-    const iterator = await this.#call(async (store) => list(store)[Symbol.asyncIterator]())
-    for (;;) {
-      const step = await this.#call(() => iterator.next())
-      if (step.done === true) return
-      yield step.value
-    }
-  }
-
-  /**
-   * One store call: a failure or an answer slower than `storeTimeout` is StoreUnavailable (the
-   * cause kept, never shown), so no request hangs and no check is skipped.
-   */
-  async #call<T>(fn: (store: TokenStore) => Promise<T>): Promise<T> {
-    const store = this.#need()
-    if (!this.#bounded) {
-      try {
-        return await fn(store)
-      } catch (error) {
-        throw error instanceof StoreUnavailable ? error : new StoreUnavailable(null, { cause: error })
-      }
-    }
-    const ms = this.#config.get('storeTimeout') * 1000
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the token store did not answer within ${ms} ms`)), ms)
-      timer.unref()
-    })
-    try {
-      return await Promise.race([fn(store), timeout])
-    } catch (error) {
-      throw error instanceof StoreUnavailable ? error : new StoreUnavailable(null, { cause: error })
-    } finally {
-      clearTimeout(timer)
-    }
   }
 }
 

@@ -16,13 +16,12 @@
  *
  * @module
  */
-import { createHash } from 'node:crypto'
-
 import type * as Redis from 'redis'
 
 import { checkValue } from './store-values'
 import type { StoreSetOptions, StoreSubscriber, StoreValue, TokenStore } from './TokenStore'
-import { warnOnce } from '../warnings'
+import { startFeed, type Feed } from './redis-feed'
+import { DELETE, WRITE, type Script } from './redis-scripts'
 
 /**
  * What the store uses of a node-redis client (`createClient()` from `redis`, v4 to v6): a
@@ -39,22 +38,6 @@ export interface RedisClientLike {
    * every process asks Redis on every request.
    */
   duplicate?(): unknown
-}
-
-/** What the store uses of the subscribing client (a node-redis client, v4 to v6). */
-interface SubscriberLike {
-  readonly isOpen: boolean
-  connect(): Promise<unknown>
-  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>
-  on(event: string, listener: (...args: unknown[]) => void): unknown
-  destroy?(): void
-  disconnect?(): Promise<unknown>
-}
-
-/** The subscription of a store: one connection for every subscriber of the store. */
-interface Feed {
-  live: boolean
-  stop(): Promise<void>
 }
 
 /** Options of {@link RedisStore}: exactly one of `client` and `url`. */
@@ -96,89 +79,7 @@ const INDEX = 'user-index:'
 const SCAN_COUNT = '500'
 /** The channel of revocation messages, after the prefix. */
 const CHANNEL = 'revocations'
-/** Milliseconds between two attempts at subscribing. */
-const SUBSCRIBE_RETRY = 500
 
-/**
- * set / setIfAbsent / compareAndSet in one script.
- * KEYS[1] the full key, KEYS[2] the new user's index (or the key again when none).
- * ARGV: mode ('set' | 'nx' | 'cas'), the stored JSON, PXAT ms ('' for none), whether there is a
- * user ('1' / '0'), the index prefix, the expected value's JSON (cas only).
- * Numbers are compared as decoded doubles, never re-encoded (cjson would round them).
- */
-const WRITE_SCRIPT = `
-local old = redis.call('GET', KEYS[1])
-local mode = ARGV[1]
-if mode == 'nx' and old then return 0 end
-local previous
-if old then previous = cjson.decode(old) end
-if mode == 'cas' then
-  if not previous then return 0 end
-  local stored = previous.v
-  local expected = cjson.decode(ARGV[6])
-  if type(stored) ~= 'table' or type(expected) ~= 'table' then return 0 end
-  local count = 0
-  for name, value in pairs(expected) do
-    if stored[name] ~= value then return 0 end
-    count = count + 1
-  end
-  for _ in pairs(stored) do count = count - 1 end
-  if count ~= 0 then return 0 end
-end
-if previous and type(previous.u) == 'string' then
-  redis.call('SREM', ARGV[5] .. previous.u, KEYS[1])
-end
-local pxat = tonumber(ARGV[3])
-if pxat then
-  local time = redis.call('TIME')
-  local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-  if pxat <= now then
-    redis.call('DEL', KEYS[1])
-    return 1
-  end
-  redis.call('SET', KEYS[1], ARGV[2], 'PXAT', ARGV[3])
-else
-  redis.call('SET', KEYS[1], ARGV[2])
-end
-if ARGV[4] == '1' then
-  local existed = redis.call('EXISTS', KEYS[2])
-  redis.call('SADD', KEYS[2], KEYS[1])
-  if pxat then
-    if existed == 0 then
-      redis.call('PEXPIREAT', KEYS[2], ARGV[3])
-    else
-      redis.call('PEXPIREAT', KEYS[2], ARGV[3], 'GT')
-    end
-  else
-    redis.call('PERSIST', KEYS[2])
-  end
-end
-return 1
-`
-
-/** delete: KEYS[1] the full key; ARGV[1] the index prefix. 1 when there was a value. */
-const DELETE_SCRIPT = `
-local old = redis.call('GET', KEYS[1])
-if not old then return 0 end
-local previous = cjson.decode(old)
-if type(previous.u) == 'string' then
-  redis.call('SREM', ARGV[1] .. previous.u, KEYS[1])
-end
-redis.call('DEL', KEYS[1])
-return 1
-`
-
-interface Script {
-  readonly source: string
-  readonly sha: string
-}
-
-function script(source: string): Script {
-  return { source, sha: createHash('sha1').update(source, 'utf8').digest('hex') }
-}
-
-const WRITE = script(WRITE_SCRIPT)
-const DELETE = script(DELETE_SCRIPT)
 
 /** How a stored entry reads. */
 interface Stored {
@@ -472,7 +373,7 @@ export class RedisStore implements TokenStore {
   subscribe(subscriber: StoreSubscriber): () => Promise<void> {
     this.#open()
     this.#subscribers.add(subscriber)
-    const feed = (this.#feed ??= this.#startFeed())
+    const feed = (this.#feed ??= startFeed(this.#client, this.prefix + CHANNEL, this.#subscribers))
     if (feed.live) queueMicrotask(() => this.#subscribers.has(subscriber) && subscriber.state(true))
     return async () => {
       if (!this.#subscribers.delete(subscriber) || this.#subscribers.size > 0) return
@@ -480,62 +381,6 @@ export class RedisStore implements TokenStore {
       this.#feed = undefined
       await current?.stop()
     }
-  }
-
-  #startFeed(): Feed {
-    const base = this.#client
-    if (typeof base.duplicate !== 'function') {
-      warnOnce(
-        'KOA_JWT_STORE_NO_SUBSCRIBE',
-        'RedisStore: the client has no duplicate(), so the store cannot subscribe to revocations: every request asks Redis. Give a node-redis client.',
-      )
-      return { live: false, stop: async () => undefined }
-    }
-    const client = base.duplicate() as SubscriberLike
-    const subscribers = this.#subscribers
-    let subscribed = false
-    let stopped = false
-    let retry: NodeJS.Timeout | undefined
-    const feed: Feed = {
-      live: false,
-      stop: async () => {
-        stopped = true
-        clearTimeout(retry)
-        report(false)
-        if (typeof client.destroy === 'function') client.destroy()
-        else await client.disconnect?.().catch(() => undefined)
-      },
-    }
-    const report = (live: boolean): void => {
-      if (feed.live === live || (live && stopped)) return
-      feed.live = live
-      for (const subscriber of [...subscribers]) subscriber.state(live)
-    }
-    const deliver = (message: string): void => {
-      for (const subscriber of [...subscribers]) subscriber.message(message)
-    }
-    // Without an 'error' listener a lost connection would crash the process.
-    client.on('error', () => report(false))
-    client.on('reconnecting', () => report(false))
-    client.on('end', () => report(false))
-    // After a reconnection, node-redis has subscribed again when it says ready.
-    client.on('ready', () => subscribed && report(true))
-    const begin = async (): Promise<void> => {
-      if (stopped) return
-      try {
-        if (!client.isOpen) await client.connect()
-        await client.subscribe(this.prefix + CHANNEL, deliver)
-        subscribed = true
-        report(true)
-      } catch {
-        report(false)
-        if (stopped) return
-        retry = setTimeout(() => void begin(), SUBSCRIBE_RETRY)
-        retry.unref()
-      }
-    }
-    void begin()
-    return feed
   }
 
   #open(): void {
