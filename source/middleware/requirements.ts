@@ -54,8 +54,13 @@ export function requireFresh(parts: InstanceParts, ctx: Context, payload: JwtPay
   if (!isFresh(payload.fresh, readClock(parts.config.get('clock', ctx)))) throw new NeedsFreshToken()
 }
 
+/** The user `retrieveUser` found for a request, by instance and payload: one lookup per request. */
+const found = new WeakMap<Context, { readonly auth: object; readonly payload: JwtPayload; readonly user: unknown }>()
+
 /**
  * Puts the user of `payload` in `ctx.state.user` (null when there is none, unless `required`).
+ * `retrieveUser` runs once per request for one instance and token: a second guard or `injectUser()`
+ * on the same route reuses what the first found.
  *
  * @throws UserLookupFailed when `required` and `retrieveUser` finds no user.
  * @internal
@@ -65,8 +70,20 @@ export function loadUser(parts: InstanceParts, ctx: Context, payload: JwtPayload
     ctx.state.user = null
     return
   }
-  const found = parts.auth.retrieveUser(ctx, payload)
-  const settle = (user: unknown): void => {
+  const auth = parts.auth
+  const known = found.get(ctx)
+  if (known !== undefined && known.auth === auth && known.payload === payload) return settle(known.user)
+  const user = auth.retrieveUser(ctx, payload)
+  if (!isThenable(user)) {
+    found.set(ctx, { auth, payload, user })
+    return settle(user)
+  }
+  return Promise.resolve(user).then((result) => {
+    found.set(ctx, { auth, payload, user: result })
+    settle(result)
+  })
+
+  function settle(user: unknown): void {
     if (user === null || user === undefined) {
       if (required) throw new UserLookupFailed()
       ctx.state.user = null
@@ -74,5 +91,4 @@ export function loadUser(parts: InstanceParts, ctx: Context, payload: JwtPayload
     }
     ctx.state.user = user
   }
-  return isThenable(found) ? Promise.resolve(found).then(settle) : settle(found)
 }

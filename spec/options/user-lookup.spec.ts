@@ -197,6 +197,33 @@ describe('option: user lookup (protected({ user }), scoped(..., { user }), injec
     expectLookupFailed(res)
   })
 
+  describe('one lookup per request', () => {
+    for (const async of [false, true]) {
+      it(`protected({ user: true }) then injectUser() and injectUser({ required: true }) call retrieveUser once (${async ? 'async' : 'sync'})`, async () => {
+        const t = lookupApp({}, { async })
+        t.router.get('/u/chain', t.jwt.protected({ user: true }), t.jwt.injectUser(), t.jwt.injectUser({ required: true }), (ctx: Context) => {
+          ctx.body = { user: ctx.state.user }
+        })
+        for (const userId of [1, 2]) {
+          const res = await t.agent.get('/u/chain').set('Authorization', bearer(t.token(userId)))
+          expect(res.status).to.equal(200)
+          expect(res.body.user.user_id).to.equal(userId)
+        }
+        // One per request, not one per middleware.
+        expect(t.lookups.map((payload) => payload.user_id)).to.deep.equal([1, 2])
+      })
+    }
+
+    it('a user not found is not looked for again by a later guard (one lookup, 401 UserLookupFailed)', async () => {
+      const t = lookupApp()
+      t.router.get('/u/chain-missing', t.jwt.protected(), t.jwt.injectUser(), t.jwt.scoped('user', { user: true }), (ctx: Context) => {
+        ctx.body = { user: ctx.state.user }
+      })
+      expectLookupFailed(await t.agent.get('/u/chain-missing').set('Authorization', bearer(t.token(99))))
+      expect(t.lookups).to.have.length(1)
+    })
+  })
+
   describe('injectUser() without required', () => {
     it('stays as it was: null for an anonymous request or an unknown user, no 401', async () => {
       const t = lookupApp()
