@@ -24,9 +24,11 @@ describe('demo: the login page in Chromium', function () {
   let page: Page
   /** Script errors and Content-Security-Policy violations the page reported. */
   let problems: string[]
+  /** Seconds the app's clock runs ahead of the real time (the browser keeps the real time). */
+  let skew = 0
 
   before(async () => {
-    demo = await createDemoApp({ secret: 'demo-browser-spec-secret-long-enough' })
+    demo = await createDemoApp({ secret: 'demo-browser-spec-secret-long-enough', clock: () => Date.now() / 1000 + skew })
     server = demo.app.listen(0, '127.0.0.1')
     await new Promise<void>((resolve, reject) => {
       server.once('listening', resolve)
@@ -44,6 +46,7 @@ describe('demo: the login page in Chromium', function () {
 
   beforeEach(async () => {
     problems = []
+    skew = 0
     await browser?.context.clearCookies()
   })
 
@@ -194,6 +197,26 @@ describe('demo: the login page in Chromium', function () {
     await page.reload()
     await page.getByText('Logged in as admin.', { exact: true }).waitFor()
     expect(await page.locator('#who').innerText()).to.equal('admin')
+    expect(problems).to.deep.equal([])
+  })
+
+  it('refreshes an expired access token by itself when the page opens', async () => {
+    await page.goto(`${url}${PAGE_PATH}`)
+    await logIn('alice', 'wonderland')
+    await page.getByText('Logged in as alice.', { exact: true }).waitFor()
+    const before = await page.locator('#expires').innerText()
+    // Past the 30-minute lifetime and the leeway: GET /auth/me answers 401 ERR_JWT_EXPIRED, the
+    // page sends its refresh token (a cookie) with the refresh CSRF value, and asks again.
+    skew = 1800 + 180 + 60
+    await page.reload()
+    await page.getByText('Logged in as alice.', { exact: true }).waitFor()
+    expect(await page.locator('#expires').innerText()).to.not.equal(before)
+    // The new access token is a refreshed one: any token adds, only a fresh one resets. (The
+    // counter is the app's: the first test left alice's where it was.)
+    expect(await press('Add one to the counter')).to.match(
+      /^POST \/api\/counter with the CSRF header: 200, the counter is \d+\.$/,
+    )
+    expect(await press('Reset the counter')).to.match(/: refused, 401 NeedsFreshToken \(ERR_JWT_NEEDS_FRESH\): /)
     expect(problems).to.deep.equal([])
   })
 
