@@ -1,7 +1,8 @@
 /**
  * The koa-jwt-kit demo app: login, verify, me, refresh, fresh-login and logout endpoints, a
  * protected route, a scoped route, a route that needs a fresh token (changing the password, which
- * logs the user out everywhere), a custom claim, a `Responses` subclass and an audit trail, over an
+ * logs the user out everywhere), a custom claim, a `Responses` subclass, an audit trail, and a login
+ * page for a browser (`GET /app`, demo/page.ts) on cookies with CSRF double submit, over an
  * in-memory user store. Issued tokens (revocation, logout, refresh tokens with rotation) live in a
  * `MemoryStore` in the process, so nothing outside it is needed; given a Redis URL (`npm start`
  * passes `REDIS_URL`), they live in a `RedisStore` instead, under the prefix `koa-jwt-kit-demo:`.
@@ -32,7 +33,8 @@ import {
   type TokenStore,
 } from '../source'
 import { AUDIT_LIMIT, AuditLog } from './audit'
-import { passwordProblem, UserStore, type DemoUser } from './users'
+import { PAGE_PATH, pageRouter } from './page'
+import { DEMO_USERS, passwordProblem, UserStore, type DemoUser } from './users'
 
 /**
  * How long the access token of a login (`POST /auth`, `POST /auth/fresh`) counts as fresh: the
@@ -163,6 +165,11 @@ export function sessionNotes(reuseInterval: number): SessionNotes {
     audit: `GET /admin/audit (scope admin) lists the last ${AUDIT_LIMIT} login, refresh, logout, revoked and reuse_detected events.`,
   }
 }
+
+/** What the demo says about its page, for `GET /` and the start-up banner. */
+export const PAGE_NOTE =
+  `GET ${PAGE_PATH} is a login page for a browser: tokens in HttpOnly cookies, the CSRF header on every ` +
+  'request that changes something, refresh and logout.'
 
 /** The public part of a user, as the API shows it. */
 function publicUser(user: DemoUser): { id: number; username: string } {
@@ -296,8 +303,11 @@ export const jsonBody: Middleware = (ctx, next) => {
 /**
  * Builds the demo app: the koa-jwt-kit endpoints under `/auth` (login, verify, me, refresh with
  * rotation, fresh login, logout), `GET /api/profile` (any logged-in user), `GET /api/admin` (scope
- * `admin`), `POST /account/password` (a fresh token; logs the user out everywhere) and
- * `GET /admin/audit` (scope `admin`). Hashing the demo passwords makes it async.
+ * `admin`), `POST /api/counter` (any logged-in user) and `DELETE /api/counter` (a fresh token),
+ * `POST /account/password` (a fresh token; logs the user out everywhere), `GET /admin/audit` (scope
+ * `admin`) and the login page `GET /app`, to which `GET /` sends browsers. Tokens come from the
+ * cookies the login sets (and then need the CSRF header on unsafe methods) or from the
+ * Authorization header. Hashing the demo passwords and reading the page's files make it async.
  *
  * @example
  * ```ts
@@ -357,6 +367,17 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
 
     customClaims: [UsernameClaim],
     responsesClass: DemoResponses,
+
+    // Cookie mode, for the page at GET /app (demo/page.ts): login and refresh also put the tokens
+    // in HttpOnly cookies, and their CSRF values in cookies the page's script can read. A POST,
+    // PUT, PATCH or DELETE whose token came from a cookie must send that value back in the
+    // x-csrf-token header, else 401 ERR_JWT_CSRF: another site can make the browser send the
+    // cookies, but it cannot read the value (double submit). cookieStrict off: a request without
+    // the cookie falls back to the Authorization header, so API clients and the curl lines work
+    // as before, with no CSRF header (a site cannot make a browser send that header).
+    cookieSet: true,
+    cookieStrict: false,
+    cookieCsrfProtect: true,
   })
 
   const api = new Router<DemoState>({ prefix: '/api' })
@@ -366,6 +387,19 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
   })
   api.get('/admin', jwt.scoped('admin'), (ctx) => {
     ctx.body = { admin: true, users: users.list().map(publicUser) }
+  })
+  // A counter per user: the harmless actions of the page (demo/page/), which show what the CSRF
+  // header changes for a browser. Adding one takes any valid token; a reset needs a fresh one.
+  const counters = new Map<number, number>()
+  api.post('/counter', jwt.protected({ user: true }), (ctx) => {
+    const { user_id: id } = ctx.state.user
+    const count = (counters.get(id) ?? 0) + 1
+    counters.set(id, count)
+    ctx.body = { count }
+  })
+  api.delete('/counter', jwt.protected({ fresh: true, user: true }), (ctx) => {
+    counters.set(ctx.state.user.user_id, 0)
+    ctx.body = { count: 0 }
   })
 
   const account = new Router<DemoState>({ prefix: '/account' })
@@ -400,8 +434,20 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
 
   const freshness = freshnessNote(jwt.config.get('loginFreshness'))
   const notes = sessionNotes(jwt.config.get('refreshReuseInterval'))
+  const page = await pageRouter({
+    csrfHeaderName: jwt.config.get('csrfHeaderName'),
+    cookieCsrfAccessName: jwt.config.get('cookieCsrfAccessName'),
+    cookieCsrfRefreshName: jwt.config.get('cookieCsrfRefreshName'),
+    users: DEMO_USERS,
+  })
   const root = new Router()
   root.get('/', (ctx) => {
+    ctx.vary('Accept')
+    // A browser asks for HTML first, and gets the page; curl and API clients get this list.
+    if (ctx.accepts('json', 'html') === 'html') {
+      ctx.redirect(PAGE_PATH)
+      return
+    }
     ctx.body = {
       name: 'koa-jwt-kit demo',
       endpoints: [
@@ -413,9 +459,13 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
         'POST /auth/logout',
         'GET /api/profile',
         'GET /api/admin',
+        'POST /api/counter',
+        'DELETE /api/counter',
         'POST /account/password',
         'GET /admin/audit',
+        `GET ${PAGE_PATH}`,
       ],
+      page: PAGE_NOTE,
       store,
       freshness,
       ...notes,
@@ -423,6 +473,7 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
   })
 
   app.use(root.routes())
+  app.use(page.routes())
   app.use(api.routes())
   app.use(api.allowedMethods())
   app.use(account.routes())

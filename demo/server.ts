@@ -1,8 +1,8 @@
 /**
  * Runs the demo app (`npm start`): listens on `PORT` (default 3000) and `HOST` (default
  * 127.0.0.1), then prints ready-to-paste `curl` lines for the whole login → refresh (rotation,
- * reuse) → logout → fresh login → change password (logged out everywhere) story, and then a line
- * for each audit event.
+ * reuse) → logout → fresh login → change password (logged out everywhere) story and the address of
+ * the login page for a browser, and then a line for each audit event.
  *
  * The secret comes from `JWT_SECRET`; without it a random one is generated, and tokens stop
  * working when the process exits. With `REDIS_URL` set, issued tokens live in Redis (a
@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net'
 import type { Initialize, TokenStore } from '../source'
 import { formatAuditEvent } from './audit'
 import { createDemoApp, duration, freshnessNote, REFRESH_REUSE_INTERVAL, sessionNotes } from './app'
+import { PAGE_PATH } from './page'
 import { DEMO_USERS, type DemoUser } from './users'
 
 /** A running demo server. */
@@ -203,6 +204,9 @@ export function banner(
     ``,
     `Demo users:`,
     ...users,
+    ``,
+    `In a browser: ${url}${PAGE_PATH}, a login page (tokens in HttpOnly cookies, the CSRF header on every`,
+    `request that changes something, refresh and logout).`,
     ``,
     `Try it (paste the lines into a POSIX shell; the token lines use node to read the JSON):`,
     ``,

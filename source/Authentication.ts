@@ -17,6 +17,7 @@ import type { VerifyCacheOptions } from './core/verify-cache'
 import {
   AuthenticateNotImplemented,
   AuthenticationFailed,
+  CSRFError,
   InvalidConfiguration,
   MeEndpointNotSetup,
   RefreshTokenNotImplemented,
@@ -360,10 +361,12 @@ export class Authentication<User = any> {
 
   /**
    * Extracts and verifies the access token of a request; the result is remembered for the rest of
-   * the request.
+   * the request. With `cookieCsrfProtect`, a token read from a cookie on one of `csrfMethods`
+   * must come with its CSRF value (docs/cookies.md).
    *
    * @returns the payload.
-   * @throws the errors of {@link Authentication.extractToken} and {@link Authentication.verifyToken}.
+   * @throws the errors of {@link Authentication.extractToken} and {@link Authentication.verifyToken};
+   *   CSRFError.
    */
   async verifyRequest(ctx: Context, options: { verify?: boolean } = {}): Promise<JwtPayload> {
     return this.verifyRequestNow(ctx, options)
@@ -373,20 +376,53 @@ export class Authentication<User = any> {
    * {@link Authentication.verifyRequest} without a promise when none is needed (the middleware's
    * hot path). Throws synchronously or rejects. @internal
    */
-  verifyRequestNow(ctx: Context, options?: { verify?: boolean; revocation?: boolean }): JwtPayload | Promise<JwtPayload> {
-    return this.#reader.verify(ctx, this, this.#verifier, options?.verify !== false, options?.revocation !== false)
+  verifyRequestNow(
+    ctx: Context,
+    options?: { verify?: boolean; revocation?: boolean; csrf?: boolean },
+  ): JwtPayload | Promise<JwtPayload> {
+    return this.#reader.verify(
+      ctx,
+      this,
+      this.#verifier,
+      options?.verify !== false,
+      options?.revocation !== false,
+      options?.csrf !== false,
+    )
+  }
+
+  /**
+   * The CSRF check of the request's access token, for an endpoint whose guard leaves it to it
+   * (`/auth/logout` checks once its body, which may hold the form field, is read). Runs once per
+   * request. @internal
+   *
+   * @throws CSRFError
+   */
+  checkCsrf(ctx: Context, payload: JwtPayload): void {
+    this.#reader.checkCsrf(ctx, this, payload)
+  }
+
+  /**
+   * The CSRF check of the refresh token sent to `/auth/refresh`. @internal
+   *
+   * @throws CSRFError
+   */
+  checkRefreshCsrf(ctx: Context, refreshToken: string): void {
+    this.#reader.checkRefreshCsrf(ctx, refreshToken)
   }
 
   /**
    * The verified payload of a request, or null when there is no valid token.
    *
    * @param options.verify - when false, extra verifications and custom claims are skipped.
+   * @throws CSRFError for a valid token read from a cookie without its CSRF value
+   *   (`cookieCsrfProtect`): such a request may be forged, and is refused rather than taken as
+   *   anonymous (as flask-jwt-extended's optional routes do).
    */
   async extractPayload(ctx: Context, options: { verify?: boolean } = {}): Promise<JwtPayload | null> {
     try {
       return await this.verifyRequest(ctx, options)
     } catch (error) {
-      if (isKoaJwtError(error) && error.status < 500) return null
+      if (isKoaJwtError(error) && error.status < 500 && !(error instanceof CSRFError)) return null
       throw error
     }
   }

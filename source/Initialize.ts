@@ -9,6 +9,7 @@ import { BaseEndpoint, type Verb } from './endpoints/BaseEndpoint'
 import { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
 import { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
 import { LogoutEndpoint } from './endpoints/LogoutEndpoint'
+import { checkCsrfCookieNames } from './core/csrf'
 import { tokenStoreOf } from './core/stores/token-store-of'
 import type { TokenRegistry } from './core/TokenRegistry'
 import { RefreshEndpoint } from './endpoints/RefreshEndpoint'
@@ -176,6 +177,7 @@ export class Initialize<User = any> {
 
     const config = new ConfigurationType(options as Record<string, unknown>)
     config.resolve()
+    checkCsrfCookieNames(config)
     const auth = new AuthenticationType(config) as Authentication<User>
     for (const name of HANDLER_NAMES) {
       const handler = options[name]
@@ -313,12 +315,13 @@ export class Initialize<User = any> {
       mount(config.get('pathToAuthenticate'), AuthenticateEndpoint)
       mount(config.get('pathToVerify'), VerifyEndpoint)
       mount(config.get('pathToRetrieveUser'), RetrieveUserEndpoint, this.protected())
-      if (config.get('refreshTokenEnabled')) {
-        mount(config.get('pathToRefresh'), RefreshEndpoint, this.protected({ verifyExp: false }))
-      }
+      // Their guards leave the CSRF check to the endpoint: /refresh checks the refresh token's
+      // value, /logout checks once its body (which may hold the form field) is read.
+      const leavingCsrf = createProtect(() => this.#parts, { verifyExp: false }, true)
+      if (config.get('refreshTokenEnabled')) mount(config.get('pathToRefresh'), RefreshEndpoint, leavingCsrf)
       if (config.get('freshLoginEnabled')) mount(config.get('pathToFreshLogin'), FreshLoginEndpoint)
       // An expired access token may still log out: its signature is checked, and it is revoked.
-      if (config.get('revocationEnabled')) mount(config.get('pathToLogout'), LogoutEndpoint, this.protected({ verifyExp: false }))
+      if (config.get('revocationEnabled')) mount(config.get('pathToLogout'), LogoutEndpoint, leavingCsrf)
     }
     if (!Array.isArray(classViews)) throw new InvalidClassViewsFormat()
     const strict = config.get('strictSlashes')

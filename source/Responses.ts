@@ -1,7 +1,8 @@
 import type { Context } from 'koa'
 
 import type { Configuration } from './Configuration'
-import type { JwtPayload } from './core/token'
+import { refreshCsrfValue } from './core/csrf'
+import { decodeUnverified, type JwtPayload } from './core/token'
 import { InvalidConfiguration, KoaJwtError } from './errors'
 
 /** RFC 6265 cookie-octets: what a cookie value may hold unquoted. */
@@ -93,8 +94,7 @@ export type FailureHook =
 
 /**
  * Error code → the hook that answers it, built once. Codes not listed (scope 403, failed login,
- * bodies, 5xx...) go to `exceptionResponse`. `ERR_JWT_CSRF` is mapped by name ahead of the error
- * that will carry it.
+ * bodies, 5xx...) go to `exceptionResponse`.
  */
 const FAILURE_HOOKS: ReadonlyMap<string, FailureHook> = Object.freeze(
   new Map<string, FailureHook>([
@@ -207,7 +207,9 @@ export class Responses {
   }
 
   /**
-   * Sends a token output: the JSON body, plus cookies in cookie mode (docs/cookies.md).
+   * Sends a token output: the JSON body, plus cookies in cookie mode (docs/cookies.md); with
+   * `cookieCsrfProtect`, also the CSRF cookies scripts can read: the access token's `csrf`
+   * claim in `cookieCsrfAccessName`, and with a refresh token its value in `cookieCsrfRefreshName`.
    */
   getTokenResponse(ctx: Context, accessToken: string, output: Record<string, unknown>, options: TokenResponseOptions = {}): void {
     ctx.body = output
@@ -226,16 +228,43 @@ export class Responses {
     if (options.refreshToken !== undefined) {
       this.setCookie(ctx, refreshName, options.refreshToken)
     }
+    if (this.config.get('cookieCsrfProtect', ctx)) this.#setCsrfCookies(ctx, accessToken, options.refreshToken)
   }
 
   /**
-   * Deletes the token cookies (access, split signature, refresh) in cookie mode: a logout.
+   * The CSRF cookies of a token response: the attributes of the token cookies, never HttpOnly
+   * (the page's scripts read them to send the value back). An access token without a `csrf`
+   * claim (issued otherwise than by the library) deletes the cookie rather than leave a stale
+   * value.
+   */
+  #setCsrfCookies(ctx: Context, accessToken: string, refreshToken: string | undefined): void {
+    const c = this.config
+    let csrf: unknown
+    try {
+      csrf = decodeUnverified(accessToken).csrf
+    } catch {
+      csrf = undefined
+    }
+    const value = typeof csrf === 'string' && COOKIE_VALUE.test(csrf) ? csrf : null
+    this.setCookie(ctx, c.get('cookieCsrfAccessName', ctx), value, { httpOnly: false })
+    if (refreshToken !== undefined) {
+      this.setCookie(ctx, c.get('cookieCsrfRefreshName', ctx), refreshCsrfValue(refreshToken), { httpOnly: false })
+    }
+  }
+
+  /**
+   * Deletes the token cookies (access, split signature, refresh) in cookie mode, and the CSRF
+   * cookies with `cookieCsrfProtect`: a logout.
    */
   clearTokenCookies(ctx: Context): void {
     const c = this.config
     this.setCookie(ctx, c.get('cookieAccessTokenName', ctx), null)
     if (c.get('cookieSplit', ctx)) this.setCookie(ctx, c.get('cookieSplitSignatureName', ctx), null)
     this.setCookie(ctx, c.get('cookieRefreshTokenName', ctx), null)
+    if (c.get('cookieCsrfProtect', ctx)) {
+      this.setCookie(ctx, c.get('cookieCsrfAccessName', ctx), null, { httpOnly: false })
+      this.setCookie(ctx, c.get('cookieCsrfRefreshName', ctx), null, { httpOnly: false })
+    }
   }
 
   /**
@@ -397,9 +426,10 @@ export class Responses {
   }
 
   /**
-   * Answers a failed CSRF check in cookie mode (`ERR_JWT_CSRF`, raised once CSRF protection
-   * exists): the CSRF half of flask-jwt-extended's `unauthorized_loader`. Default:
-   * {@link Responses.exceptionResponse}.
+   * Answers a failed CSRF check in cookie mode (`ERR_JWT_CSRF`, `CSRFError`: a token read from a
+   * cookie without its CSRF value, or with another, while `cookieCsrfProtect` is on): the CSRF
+   * half of flask-jwt-extended's `unauthorized_loader`. Default:
+   * {@link Responses.exceptionResponse} (401).
    *
    * @param ctx - the request's context.
    * @param error - the error as rendered.

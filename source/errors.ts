@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   ERR_JWT_USER_LOOKUP: 401,
   ERR_JWT_REVOKED: 401,
   ERR_JWT_REFRESH_REUSED: 401,
+  ERR_JWT_CSRF: 401,
   ERR_JWT_STORE_UNAVAILABLE: 503,
   ERR_JWT_AUTHENTICATE_NOT_IMPLEMENTED: 500,
   ERR_JWT_REFRESH_NOT_IMPLEMENTED: 500,
@@ -90,12 +91,15 @@ function bearerChallenge(code: string, status: number, description: string): str
     return 'Bearer'
   }
   if (code === 'ERR_JWT_INVALID_HEADER') return 'Bearer error="invalid_request"'
-  // RFC 9470 §3: the token is valid, the authentication behind it is not recent enough. A client
-  // keeps the token (invalid_token would tell it to drop it) and asks the user to log in again.
-  const error = code === 'ERR_JWT_NEEDS_FRESH' ? 'insufficient_user_authentication' : 'invalid_token'
   // RFC 6750 §3: error_description is printable ASCII without '"' and '\\'; anything else (a
   // translated message, a control character) would make Node refuse the header and the 401 a 500.
   const safe = description.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')
+  // A failed CSRF check: the token is fine, the request lacks its double-submit value
+  // (invalid_token would tell the client to drop a good token).
+  if (code === 'ERR_JWT_CSRF') return `Bearer error="invalid_request", error_description="${safe}"`
+  // RFC 9470 §3: the token is valid, the authentication behind it is not recent enough. A client
+  // keeps the token (invalid_token would tell it to drop it) and asks the user to log in again.
+  const error = code === 'ERR_JWT_NEEDS_FRESH' ? 'insufficient_user_authentication' : 'invalid_token'
   return `Bearer error="${error}", error_description="${safe}"`
 }
 
@@ -277,6 +281,19 @@ export class RefreshTokenReused extends KoaJwtError {
   static override readonly code: ErrorCode = 'ERR_JWT_REFRESH_REUSED'
   static override readonly defaultMessage = 'Refresh token reused.'
   override name = 'RefreshTokenReused'
+}
+
+/**
+ * A failed CSRF double-submit check (`cookieCsrfProtect`): a request whose token came from a
+ * cookie, on one of `csrfMethods`, without the token's CSRF value in the `csrfHeaderName` header
+ * (or the `csrfFieldName` form field), "Missing CSRF token.", or with another value, "CSRF
+ * double submit tokens do not match.". Rendered by `Responses#csrfErrorResponse`. 401.
+ */
+export class CSRFError extends KoaJwtError {
+  static override readonly status = 401
+  static override readonly code: ErrorCode = 'ERR_JWT_CSRF'
+  static override readonly defaultMessage = 'CSRF double submit tokens do not match.'
+  override name = 'CSRFError'
 }
 
 /**

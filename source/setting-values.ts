@@ -117,6 +117,24 @@ export function normalizeSetting(name: SettingName, value: unknown, fromEnv = fa
     case 'revocationChecks':
       if (value !== 'all' && value !== 'access' && value !== 'refresh') fail(name, '"all", "access" or "refresh"', value, false)
       return value
+    case 'methods': {
+      // csrfMethods: a list of HTTP method names (a comma-separated preset), upper-cased as Node
+      // gives ctx.method. OPTIONS is refused: preflight requests are never authenticated, so
+      // listing it would protect nothing.
+      const list = fromEnv && typeof value === 'string' ? value.split(',').map((part) => part.trim()) : value
+      if (
+        !Array.isArray(list) ||
+        list.length === 0 ||
+        !list.every((method) => typeof method === 'string' && /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(method))
+      ) {
+        fail(name, 'a non-empty list of HTTP method names', value, false)
+      }
+      const methods = [...new Set((list as string[]).map((method) => method.toUpperCase()))]
+      if (methods.includes('OPTIONS')) {
+        fail(name, 'a list of HTTP method names without OPTIONS (preflight requests are never authenticated)', value, false)
+      }
+      return Object.freeze(methods)
+    }
     case 'nullableString':
       // '' is off, as in an environment preset: sanic-jwt adds no claim for a falsy claim_iss, and
       // requiring a claim that no token carries would refuse every token (reference §7.2.16).

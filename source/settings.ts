@@ -72,6 +72,23 @@ export interface Settings {
   claimNbfDelta: number
   /** Name of the access-token cookie (alias `cookieTokenName`). @default 'access_token' */
   cookieAccessTokenName: string
+  /**
+   * Name of the cookie, readable by the page's scripts, that holds the access token's `csrf`
+   * value (with `cookieCsrfProtect`). @default 'csrf_access_token'
+   */
+  cookieCsrfAccessName: string
+  /**
+   * Cookie mode: every token issued carries a `csrf` claim, the login and refresh responses set it
+   * in a cookie scripts can read, and requests whose token came from a cookie must send it back
+   * in the `csrfHeaderName` header on `csrfMethods` (double submit, docs/cookies.md). Recommended
+   * whenever `cookieSet` is on. @default false
+   */
+  cookieCsrfProtect: boolean
+  /**
+   * Name of the cookie, readable by the page's scripts, that holds the refresh token's CSRF value
+   * (with `cookieCsrfProtect`), to send on `/auth/refresh`. @default 'csrf_refresh_token'
+   */
+  cookieCsrfRefreshName: string
   /** `Domain` attribute of token cookies, when not empty. @default '' */
   cookieDomain: string
   /** `Expires` attribute of token cookies, when set. @default null */
@@ -96,6 +113,17 @@ export interface Settings {
   cookieSplitSignatureName: string
   /** In cookie mode, a missing cookie is an error instead of falling back to query string and header. @default true */
   cookieStrict: boolean
+  /** With `cookieCsrfProtect`: also accept the CSRF value from the form field `csrfFieldName` (the header is read first). @default false */
+  csrfCheckForm: boolean
+  /** Form field read with `csrfCheckForm`. @default 'csrf_token' */
+  csrfFieldName: string
+  /** Request header that must carry the CSRF value (case-insensitive). @default 'x-csrf-token' */
+  csrfHeaderName: string
+  /**
+   * HTTP methods on which a token read from a cookie must come with its CSRF value (names are
+   * upper-cased; OPTIONS cannot be listed). @default ['POST', 'PUT', 'PATCH', 'DELETE']
+   */
+  csrfMethods: readonly string[]
   /** Detailed failure reasons and 400 statuses (docs/errors.md). @default false */
   debug: boolean
   /** When false, `protected()` lets every request through. @default true */
@@ -249,6 +277,7 @@ type Kind =
   | 'cookiePath'
   | 'freshness'
   | 'revocationChecks'
+  | 'methods'
 
 /** @internal */
 export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
@@ -265,6 +294,9 @@ export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   claimNbf: 'boolean',
   claimNbfDelta: 'seconds',
   cookieAccessTokenName: 'token',
+  cookieCsrfAccessName: 'token',
+  cookieCsrfProtect: 'boolean',
+  cookieCsrfRefreshName: 'token',
   cookieDomain: 'cookieDomain',
   cookieExpires: 'date',
   cookieHttponly: 'boolean',
@@ -277,6 +309,10 @@ export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   cookieSplit: 'boolean',
   cookieSplitSignatureName: 'token',
   cookieStrict: 'boolean',
+  csrfCheckForm: 'boolean',
+  csrfFieldName: 'name',
+  csrfHeaderName: 'token',
+  csrfMethods: 'methods',
   debug: 'boolean',
   doProtection: 'boolean',
   expirationDelta: 'seconds',
@@ -331,6 +367,9 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   claimNbf: false,
   claimNbfDelta: 0,
   cookieAccessTokenName: 'access_token',
+  cookieCsrfAccessName: 'csrf_access_token',
+  cookieCsrfProtect: false,
+  cookieCsrfRefreshName: 'csrf_refresh_token',
   cookieDomain: '',
   cookieExpires: null,
   cookieHttponly: true,
@@ -343,6 +382,10 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   cookieSplit: false,
   cookieSplitSignatureName: 'access_token_signature',
   cookieStrict: true,
+  csrfCheckForm: false,
+  csrfFieldName: 'csrf_token',
+  csrfHeaderName: 'x-csrf-token',
+  csrfMethods: Object.freeze(['POST', 'PUT', 'PATCH', 'DELETE']),
   debug: false,
   doProtection: true,
   expirationDelta: 60 * 5 * 6,

@@ -119,9 +119,16 @@ const REFERENCE_DEFAULTS: Readonly<Record<string, unknown>> = {
   verifyExp: true,
 }
 const FUNCTION_SETTINGS = ['generateRefreshToken', 'clock']
-/** Settings of flask-jwt-extended's features (fresh tokens, tokens without exp, revocation), with their defaults. */
+/** Settings of flask-jwt-extended's features (fresh tokens, tokens without exp, revocation, CSRF), with their defaults. */
 const FLASK_DEFAULTS: Readonly<Record<string, unknown>> = {
   allowNoExpiration: false,
+  cookieCsrfAccessName: 'csrf_access_token',
+  cookieCsrfProtect: false,
+  cookieCsrfRefreshName: 'csrf_refresh_token',
+  csrfCheckForm: false,
+  csrfFieldName: 'csrf_token',
+  csrfHeaderName: 'x-csrf-token',
+  csrfMethods: ['POST', 'PUT', 'PATCH', 'DELETE'],
   freshLoginEnabled: false,
   loginFreshness: true,
   pathToFreshLogin: '/fresh',

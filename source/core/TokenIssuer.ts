@@ -12,6 +12,7 @@ import { InvalidConfiguration, InvalidPayload, MissingRegisteredClaim, RequiredK
 import { normalizeSetting, parseSeconds } from '../setting-values'
 import { isAsymmetric, type Algorithm } from '../settings'
 import { setupClaims, withInline } from './claims'
+import { newCsrfValue } from './csrf'
 import type { KeyStore, UserSecretSource } from './KeyStore'
 import { isThenable } from './thenable'
 import { readClock, signToken, type JwtPayload } from './token'
@@ -35,6 +36,8 @@ interface SignRules {
   readonly scopesEnabled: boolean
   readonly scopesName: string
   readonly revocation: boolean
+  /** Cookie mode with `cookieCsrfProtect`: tokens carry a `csrf` claim. */
+  readonly csrf: boolean
   /** The registered claims `addClaims` adds with these settings (`exp`, then iss/iat/nbf/aud). */
   readonly registered: readonly string[]
   /** The signing key of these settings (undefined in a verify-only setup). */
@@ -129,7 +132,8 @@ export class TokenIssuer<User> {
 
   /**
    * Builds and signs an access token: buildPayload → addClaims → extendPayload → scopes →
-   * required-claim check → inline extendPayload → `fresh` → sign.
+   * required-claim check → inline extendPayload → `fresh` → `csrf` (cookie mode with
+   * `cookieCsrfProtect`) → sign.
    *
    * @throws InvalidPayload, MissingRegisteredClaim, InvalidRetrieveUserObject, RequiredKeysNotFound;
    *   InvalidConfiguration for an `expirationDelta` or `fresh` option of the wrong type.
@@ -179,6 +183,8 @@ export class TokenIssuer<User> {
       const iat = typeof payload.iat === 'number' ? payload.iat : Math.floor(readClock(rules.clock))
       payload.fresh = fresh === true || fresh === false ? fresh : iat + fresh
     }
+    // Set last, by the library: the double-submit value must be random whatever the hooks did.
+    if (rules.csrf) payload.csrf = newCsrfValue()
     const token = signToken(payload, await this.#signingKey(hooks, payload, rules), rules.algorithm)
     // Recorded before it is handed out: a store that fails issues no token.
     if (registry !== undefined) await registry.recordAccess(payload, ctx)
@@ -232,6 +238,7 @@ export class TokenIssuer<User> {
       scopesEnabled: c.get('scopesEnabled', ctx),
       scopesName: c.get('scopesName', ctx),
       revocation: c.get('revocationEnabled', ctx),
+      csrf: c.get('cookieSet', ctx) && c.get('cookieCsrfProtect', ctx),
       key: this.#keys.compiled(ctx).signKey,
     }
     const registered = ['exp']

@@ -112,12 +112,8 @@ export function headerToken(header: string | string[] | undefined, prefix: strin
  */
 export function extractToken(source: TokenSource, settings: ExtractionSettings): string {
   if (settings.cookieSet) {
-    let token = source.cookie(settings.cookieName)
-    if (!blank(token) && settings.cookieSplit && !settings.refresh) {
-      const signature = source.cookie(settings.cookieSignatureName)
-      token = blank(signature) ? undefined : `${token}.${signature}`
-    }
-    if (!blank(token)) return token
+    const token = cookieToken(source, settings)
+    if (token !== undefined) return token
     if (settings.cookieStrict) throw new MissingAuthorizationCookie()
   }
   if (settings.queryStringSet) {
@@ -135,6 +131,19 @@ export function extractToken(source: TokenSource, settings: ExtractionSettings):
     throw new MissingAuthorizationHeader()
   }
   return headerToken(source.header(settings.headerName), settings.headerPrefix)
+}
+
+/**
+ * The token the cookies hold (joined with the signature cookie in split mode), or undefined when
+ * blank or absent. Also tells whether a request's token came from a cookie (CSRF check). @internal
+ */
+export function cookieToken(source: TokenSource, settings: ExtractionSettings): string | undefined {
+  let token = source.cookie(settings.cookieName)
+  if (!blank(token) && settings.cookieSplit && !settings.refresh) {
+    const signature = source.cookie(settings.cookieSignatureName)
+    token = blank(signature) ? undefined : `${token}.${signature}`
+  }
+  return blank(token) ? undefined : token
 }
 
 /** True when {@link extractToken} reads nothing but the header under these settings. @internal */

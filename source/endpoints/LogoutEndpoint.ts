@@ -9,7 +9,8 @@ import { TokenEndpoint } from './TokenEndpoint'
  * `POST /auth/logout` (mounted while `revocationEnabled`; protected, an expired access token
  * accepted): revokes the presented access token and the other tokens of its login (its refresh
  * tokens); `{ "everywhere": true }` in the body revokes every token of the user issued up to now.
- * Clears the token cookies in cookie mode. Answers `{ "logout": true }` plus the keys of
+ * Clears the token cookies (and the CSRF cookies) in cookie mode; a token read from a cookie must
+ * come with its CSRF value while `cookieCsrfProtect` is on. Answers `{ "logout": true }` plus the keys of
  * `Responses#extendLogout`.
  */
 export class LogoutEndpoint extends TokenEndpoint {
@@ -17,6 +18,9 @@ export class LogoutEndpoint extends TokenEndpoint {
   async post(ctx: Context): Promise<void> {
     const { auth, config, responses } = this
     const payload = (ctx.state.jwt as JwtPayload | undefined) ?? (await auth.verifyRequest(ctx))
+    // The guard left the CSRF check (cookieCsrfProtect) to this point, where the body is read:
+    // nothing is revoked for a forged request.
+    auth.checkCsrf(ctx, payload)
     const everywhere = everywhereOf((ctx.request as { body?: unknown }).body)
     await auth.tokens.logout(payload, everywhere)
     if (auth.implements('audit')) {

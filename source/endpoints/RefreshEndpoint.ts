@@ -9,7 +9,9 @@ import { TokenEndpoint } from './TokenEndpoint'
 
 /**
  * `POST /auth/refresh` (protected with `verifyExp: false`): a new access token for a correctly
- * signed, possibly expired, access token plus the user's stored refresh token.
+ * signed, possibly expired, access token plus the user's stored refresh token. With
+ * `cookieCsrfProtect`, a refresh token read from its cookie must come with its own CSRF value
+ * (the access token's is not checked here).
  */
 export class RefreshEndpoint extends TokenEndpoint {
   /** Checks the refresh token against the stored one and answers a new `{ access_token }`. */
@@ -20,9 +22,10 @@ export class RefreshEndpoint extends TokenEndpoint {
     }
     let payload = ctx.state.jwt as JwtPayload | undefined
     if (payload === undefined) {
-      // doProtection false: the guard let the request through unverified; verify here, as it would.
+      // doProtection false: the guard let the request through unverified; verify here, as it would
+      // (the CSRF check is the refresh token's, below).
       try {
-        payload = await auth.verifyRequest(ctx)
+        payload = await auth.verifyRequestNow(ctx, { csrf: false })
       } catch (error) {
         throw toUnauthorized(error, config.get('debug', ctx))
       }
@@ -39,6 +42,9 @@ export class RefreshEndpoint extends TokenEndpoint {
       if (error instanceof KoaJwtError && error.status < 500) throw new AuthenticationFailed(null, { cause: error })
       throw error
     }
+    // cookieCsrfProtect: a refresh token read from its cookie must come with its own CSRF value
+    // (the cookieCsrfRefreshName cookie's), before anything is checked, rotated or issued.
+    auth.checkRefreshCsrf(ctx, sent)
     let refreshToken: string | undefined
     let successor: string | undefined
     let rotated: TokenRecord | undefined

@@ -24,14 +24,25 @@ export function authenticateSkippingRevocation(parts: InstanceParts, ctx: Contex
   return verifyAndStore(parts, ctx, false)
 }
 
+/**
+ * {@link authenticateRequest} without the CSRF check, for the guards of `/auth/refresh` (which
+ * checks the refresh token's value instead) and `/auth/logout` (which checks once its body is
+ * read). @internal
+ */
+export function authenticateLeavingCsrf(parts: InstanceParts, ctx: Context): void | Promise<void> {
+  if (!parts.config.get('doProtection', ctx)) return
+  return verifyAndStore(parts, ctx, true, false)
+}
+
 const SKIP_REVOCATION = Object.freeze({ revocation: false })
+const SKIP_CSRF = Object.freeze({ csrf: false })
 
 /** {@link authenticateRequest} once `doProtection` is known to hold. @internal */
-export function verifyAndStore(parts: InstanceParts, ctx: Context, revocation = true): void | Promise<void> {
+export function verifyAndStore(parts: InstanceParts, ctx: Context, revocation = true, csrf = true): void | Promise<void> {
   const { auth } = parts
   let result: ReturnType<typeof auth.verifyRequestNow>
   try {
-    result = auth.verifyRequestNow(ctx, revocation ? undefined : SKIP_REVOCATION)
+    result = auth.verifyRequestNow(ctx, csrf ? (revocation ? undefined : SKIP_REVOCATION) : SKIP_CSRF)
   } catch (error) {
     return refused(parts, ctx, error)
   }
@@ -51,13 +62,21 @@ function refused(parts: InstanceParts, ctx: Context, error: unknown): never {
   throw toUnauthorized(error, parts.config.get('debug', ctx))
 }
 
-/** Builds `protected()` for a resolver. @internal */
+/**
+ * Builds `protected()` for a resolver; `leaveCsrf` (the guards of `/auth/refresh` and
+ * `/auth/logout`) leaves the CSRF check to the endpoint. @internal
+ */
 export function createProtect(
   resolve: InstanceResolver,
   options: ProtectOptions = {},
+  leaveCsrf = false,
 ): JwtMiddleware<ProtectedState> {
   const overrides = compileOverrides(options as Record<string, unknown>)
-  const authenticate = options.skipRevocationCheck === true ? authenticateSkippingRevocation : authenticateRequest
+  const authenticate = leaveCsrf
+    ? authenticateLeavingCsrf
+    : options.skipRevocationCheck === true
+      ? authenticateSkippingRevocation
+      : authenticateRequest
   const check = withRequirements(authenticate, requirementsOf(options))
   return dual<ProtectedState>(function protectedMiddleware(ctx, next, view) {
     return guarded(ctx, next, resolve, overrides, options, check, view)

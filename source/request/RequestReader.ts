@@ -6,9 +6,11 @@
 import type { Context } from 'koa'
 
 import type { Configuration } from '../Configuration'
+import { checkDoubleSubmit, refreshCsrfValue } from '../core/csrf'
 import type { JwtPayload } from '../core/token'
 import type { TokenVerifier, VerifierHost, VerifyRules } from '../core/TokenVerifier'
 import {
+  cookieToken,
   extractToken,
   hasWhitespace,
   headerToken,
@@ -53,6 +55,31 @@ interface Verified {
   readonly payload: JwtPayload
 }
 
+/** The CSRF settings of a request (derived once while settings are static). */
+interface CsrfRules {
+  /** `cookieSet` and `cookieCsrfProtect`: without cookie mode no token comes from a cookie. */
+  readonly protect: boolean
+  readonly methods: ReadonlySet<string>
+  /** Lower-cased, as Node gives incoming header names. */
+  readonly header: string
+  readonly checkForm: boolean
+  readonly field: string
+}
+
+/**
+ * The CSRF value a request sent: the header, else (with `csrfCheckForm`) the field of a form
+ * body already parsed. A JSON body is no form: its field is not read (flask-jwt-extended reads
+ * `request.form`). The body is never parsed here: a body parser after the guard would find the
+ * stream consumed.
+ */
+function submittedCsrf(ctx: Context, rules: CsrfRules): unknown {
+  const header = ctx.req.headers[rules.header]
+  if ((header !== undefined && header !== '') || !rules.checkForm) return header
+  const body = (ctx.request as { body?: unknown }).body
+  if (typeof body !== 'object' || body === null || !ctx.is('urlencoded', 'multipart')) return undefined
+  return Object.hasOwn(body, rules.field) ? (body as Record<string, unknown>)[rules.field] : undefined
+}
+
 /**
  * What a header token that failed to verify answers: the header error when the token holds
  * whitespace (the check that `headerTokenUnchecked` leaves to this point), else the failure.
@@ -67,12 +94,16 @@ export class RequestReader {
   // The request's verified token, on the context under a key of this instance (cheaper than a
   // WeakMap entry per request).
   readonly #verifiedKey = Symbol('koa-jwt-kit verified token')
+  // The token whose CSRF check passed in this request: the check runs once per request.
+  readonly #csrfKey = Symbol('koa-jwt-kit csrf checked')
+  readonly #csrf: (ctx?: object) => CsrfRules
   readonly #baseExtractToken: ReaderHost['extractToken']
 
   /** @param baseExtractToken - the base `extractToken`, to tell when a host has replaced it. */
   constructor(config: Configuration, baseExtractToken: ReaderHost['extractToken']) {
     this.#baseExtractToken = baseExtractToken
     this.#settings = config.derived((ctx) => [extraction(config, ctx, false), extraction(config, ctx, true)])
+    this.#csrf = config.derived((ctx) => csrfRules(config, ctx))
   }
 
   /**
@@ -87,7 +118,8 @@ export class RequestReader {
 
   /**
    * Extracts and verifies the access token of a request; a verified result (with `verify` on) is
-   * remembered for the rest of the request. Throws synchronously or rejects.
+   * remembered for the rest of the request. Then, with `csrf`, the CSRF check of a token read
+   * from a cookie ({@link RequestReader.checkCsrf}). Throws synchronously or rejects.
    */
   verify(
     ctx: Context,
@@ -95,6 +127,68 @@ export class RequestReader {
     verifier: TokenVerifier,
     verify: boolean,
     revocation = true,
+    csrf = true,
+  ): JwtPayload | Promise<JwtPayload> {
+    const result = this.#verify(ctx, host, verifier, verify, revocation)
+    // One property read on the common path (protection off); the check follows verification, so a
+    // forged request learns nothing about a token that is not valid.
+    if (!csrf || !this.#csrf(ctx).protect) return result
+    if (result instanceof Promise) return result.then((payload) => this.#checkAccess(ctx, host, payload))
+    return this.#checkAccess(ctx, host, result)
+  }
+
+  /**
+   * The CSRF check of the request's access token (`cookieCsrfProtect`), once per request: on
+   * `csrfMethods`, a token read from a cookie must come with its `csrf` claim in the
+   * `csrfHeaderName` header (or, with `csrfCheckForm`, the form field). Tokens from the header
+   * or the query string are never checked.
+   *
+   * @throws CSRFError
+   */
+  checkCsrf(ctx: Context, host: ReaderHost, payload: JwtPayload): void {
+    if (this.#csrf(ctx).protect) this.#checkAccess(ctx, host, payload)
+  }
+
+  /**
+   * The CSRF check of a refresh token on `/auth/refresh`: read from its cookie, on `csrfMethods`,
+   * it must come with its own value (the `cookieCsrfRefreshName` cookie's), not the access token's.
+   *
+   * @throws CSRFError
+   */
+  checkRefreshCsrf(ctx: Context, refreshToken: string): void {
+    const rules = this.#csrf(ctx)
+    if (!rules.protect || !rules.methods.has(ctx.method) || !this.#fromCookie(ctx, refreshToken, true)) return
+    checkDoubleSubmit(refreshCsrfValue(refreshToken), submittedCsrf(ctx, rules))
+  }
+
+  #checkAccess(ctx: Context, host: ReaderHost, payload: JwtPayload): JwtPayload {
+    const rules = this.#csrf(ctx)
+    if (!rules.methods.has(ctx.method)) return payload
+    const memo = ctx as unknown as Record<symbol, string | undefined>
+    // The token used, as extractToken finds it (its precedence decides which one that is).
+    const token = host.extractToken(ctx)
+    if (memo[this.#csrfKey] === token || !this.#fromCookie(ctx, token, false)) return payload
+    checkDoubleSubmit(payload.csrf, submittedCsrf(ctx, rules))
+    memo[this.#csrfKey] = token
+    return payload
+  }
+
+  /**
+   * Whether the token used came from the cookies: they hold that very token. With an
+   * `extractToken` that prefers another source holding the same token, the check runs anyway:
+   * it can refuse, never let through.
+   */
+  #fromCookie(ctx: Context, token: string, refresh: boolean): boolean {
+    const settings = this.#settings(ctx)[refresh ? 1 : 0]
+    return settings.cookieSet && cookieToken(new KoaTokenSource(ctx), settings) === token
+  }
+
+  #verify(
+    ctx: Context,
+    host: ReaderHost,
+    verifier: TokenVerifier,
+    verify: boolean,
+    revocation: boolean,
   ): JwtPayload | Promise<JwtPayload> {
     // With the header as the only place to look and extractToken not overridden, the token is read
     // here and scanned for whitespace only if it fails to verify (headerTokenUnchecked): same
@@ -130,6 +224,16 @@ export class RequestReader {
     }
     if (verify) memo[this.#verifiedKey] = { token, rules, revocation, payload: result }
     return result
+  }
+}
+
+function csrfRules(c: Configuration, ctx: object | undefined): CsrfRules {
+  return {
+    protect: c.get('cookieSet', ctx) && c.get('cookieCsrfProtect', ctx),
+    methods: new Set(c.get('csrfMethods', ctx)),
+    header: c.get('csrfHeaderName', ctx).toLowerCase(),
+    checkForm: c.get('csrfCheckForm', ctx),
+    field: c.get('csrfFieldName', ctx),
   }
 }
 

@@ -111,10 +111,11 @@ describe('demo: createDemoApp()', () => {
       }
     })
 
-    it('signs user_id, the username custom claim, the scopes, exp, iat, jti and sid into the access token', async () => {
+    it('signs user_id, the username custom claim, the scopes, exp, iat, jti, sid and csrf into the access token', async () => {
       const body = await login(agent, 'admin', 'admin-password')
       const payload = payloadOf(body.access_token ?? '')
       expect(payload['jti']).to.be.a('string').with.length(22)
+      expect(payload['csrf']).to.be.a('string').that.matches(/^[\w-]{22}$/)
       expect(payload).to.deep.equal({
         user_id: 2,
         username: 'admin',
@@ -127,6 +128,8 @@ describe('demo: createDemoApp()', () => {
         sid: payload['jti'],
         // loginFreshness '15m': fresh until the epoch now + 900.
         fresh: clock.now + 900,
+        // cookieCsrfProtect: the value the page sends back in the CSRF header (random, per token).
+        csrf: payload['csrf'],
       })
     })
 
@@ -309,9 +312,16 @@ describe('demo: createDemoApp()', () => {
       'POST /auth/logout',
       'GET /api/profile',
       'GET /api/admin',
+      'POST /api/counter',
+      'DELETE /api/counter',
       'POST /account/password',
       'GET /admin/audit',
+      'GET /app',
     ])
+    expect(res.body.page).to.equal(
+      'GET /app is a login page for a browser: tokens in HttpOnly cookies, the CSRF header on every ' +
+        'request that changes something, refresh and logout.',
+    )
     expect(res.body.freshness).to.equal(
       'Access tokens from POST /auth and POST /auth/fresh are fresh for 15 minutes; refreshed tokens never are. ' +
         'POST /account/password needs a fresh token (else 401 ERR_JWT_NEEDS_FRESH).',
@@ -336,7 +346,9 @@ describe('demo: createDemoApp()', () => {
     const { body } = await agent.get('/')
     for (const entry of body.endpoints as string[]) {
       const [method, path] = entry.split(' ') as [string, string]
-      const res = await agent[method === 'GET' ? 'get' : 'post'](path)
+      const verb = method.toLowerCase() as 'get' | 'post' | 'delete'
+      expect(['get', 'post', 'delete'], entry).to.include(verb)
+      const res = await agent[verb](path)
       expect(res.status, entry).to.not.equal(404)
     }
   })

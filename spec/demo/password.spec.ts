@@ -309,7 +309,9 @@ describe('demo: fresh tokens (POST /auth/fresh, POST /account/password)', () => 
         jti: payload['jti'],
         sid: payload['jti'],
         fresh: clock.now + FRESH_FOR,
+        csrf: payload['csrf'],
       })
+      expect(payload['csrf']).to.be.a('string').that.matches(/^[\w-]{22}$/)
       const records = []
       for await (const record of demo.jwt.tokens.forUser(2)) records.push(record)
       expect(records.map(({ jti, type }) => ({ jti, type }))).to.deep.equal([{ jti: payload['jti'], type: 'access' }])

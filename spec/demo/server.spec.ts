@@ -79,6 +79,13 @@ describe('demo: server.ts', () => {
       for (const line of curls) expect(line).to.include('http://127.0.0.1:4567/')
     })
 
+    it('points a browser at the login page', () => {
+      expect(banner('http://127.0.0.1:4567', 1800)).to.include(
+        'In a browser: http://127.0.0.1:4567/app, a login page (tokens in HttpOnly cookies, the CSRF header on every\n' +
+          'request that changes something, refresh and logout).',
+      )
+    })
+
     it('states the access-token lifetime', () => {
       expect(banner('http://x', 1800)).to.include('Access tokens live 30 minutes.')
       expect(banner('http://x', 45)).to.include('Access tokens live 45 seconds.')
