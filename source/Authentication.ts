@@ -427,19 +427,31 @@ export class Authentication<User = any> {
     }
   }
 
-  /** The scopes claim of the request's token, or null. */
+  /**
+   * The scopes claim of the request's token, or null.
+   *
+   * @throws CSRFError as {@link extractPayload} does (a cookie token without its CSRF value)
+   */
   async extractScopes(ctx: Context): Promise<unknown> {
     const payload = await this.extractPayload(ctx)
     return payload ? (payload[this.config.get('scopesName', ctx)] ?? null) : null
   }
 
-  /** The user id of the request's token, or null when there is no valid token. */
+  /**
+   * The user id of the request's token, or null when there is no valid token.
+   *
+   * @throws CSRFError as {@link extractPayload} does (a cookie token without its CSRF value)
+   */
   async extractUserId(ctx: Context): Promise<unknown> {
     const payload = await this.extractPayload(ctx)
     return payload ? (payload[this.config.get('userId', ctx)] ?? null) : null
   }
 
-  /** True when the request carries a valid access token. */
+  /**
+   * True when the request carries a valid access token.
+   *
+   * @throws CSRFError as {@link extractPayload} does (a cookie token without its CSRF value)
+   */
   async isAuthenticated(ctx: Context): Promise<boolean> {
     return (await this.extractPayload(ctx)) !== null
   }
