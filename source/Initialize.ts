@@ -8,6 +8,8 @@ import { Configuration } from './Configuration'
 import { BaseEndpoint, type Verb } from './endpoints/BaseEndpoint'
 import { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
 import { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
+import { JwksEndpoint } from './endpoints/JwksEndpoint'
+import type { KeyRingEntry } from './core/key-ring'
 import { LogoutEndpoint } from './endpoints/LogoutEndpoint'
 import { tokenStoreOf } from './core/stores/token-store-of'
 import type { TokenRegistry } from './core/TokenRegistry'
@@ -219,7 +221,7 @@ export class Initialize<User = any> {
     if (config.get('userSecretEnabled') && !auth.implements('retrieveUserSecret')) {
       throw new UserSecretNotImplemented()
     }
-    auth.setup(options.customClaims, options.extraVerifications, options.verifyCache ?? false)
+    auth.setup(options.customClaims, options.extraVerifications, options.verifyCache ?? false, options.keys)
     const responses = new ResponsesType(config, target)
     this.config = config
     this.auth = auth
@@ -288,6 +290,30 @@ export class Initialize<User = any> {
     return createInjectUser<User>(() => this.#parts, options)
   }
 
+  /**
+   * Replaces the key ring at run time, without a restart: the new list is compiled and checked
+   * first (as the `keys` option is at start-up), then swapped in whole, so a list that fails
+   * leaves the ring in use. Its first key signs from now on; tokens naming a kid that is no
+   * longer in the ring are refused (401); the verify cache is emptied; the JWK Set endpoint
+   * publishes the new public keys. To rotate, put the new key first and keep the old one until
+   * the tokens it signed have expired (docs/keys-and-rotation.md).
+   *
+   * @param keys - the new ring, the signing key first.
+   * @throws InvalidConfiguration, RequiredKeysNotFound (naming the key by its kid); also
+   *   InvalidConfiguration for an instance started without the `keys` option.
+   *
+   * @example
+   * ```ts
+   * jwt.rotateKeys([
+   *   { kid: '2025-06', algorithm: 'ES256', privateKey: { path: '/run/secrets/es256-2025-06.pem' } },
+   *   { kid: '2025-01', algorithm: 'ES256', publicKey: { path: '/etc/auth/es256-2025-01.pub.pem' } },
+   * ])
+   * ```
+   */
+  rotateKeys(keys: readonly KeyRingEntry[]): void {
+    this.auth.rotateKeys(keys)
+  }
+
   /** A route that must load the user is refused where it is declared when there is no retrieveUser. */
   #canLoadUser(loads: boolean, route: string): void {
     if (loads && !this.auth.implements('retrieveUser')) {
@@ -320,6 +346,8 @@ export class Initialize<User = any> {
       // An expired access token may still log out: its signature is checked, and it is revoked.
       if (config.get('revocationEnabled')) mount(config.get('pathToLogout'), LogoutEndpoint, this.protected({ verifyExp: false }))
     }
+    // Verify-only services may publish keys too (a ring of public keys): not tied to authMode.
+    if (config.get('jwksEnabled')) mount(config.get('pathToJwks'), JwksEndpoint)
     if (!Array.isArray(classViews)) throw new InvalidClassViewsFormat()
     const strict = config.get('strictSlashes')
     for (const entry of classViews) {

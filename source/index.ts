@@ -32,6 +32,7 @@ export { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
 export { VerifyEndpoint } from './endpoints/VerifyEndpoint'
 export { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
 export { LogoutEndpoint } from './endpoints/LogoutEndpoint'
+export { JwksEndpoint } from './endpoints/JwksEndpoint'
 export { TokenRegistry, newJti, refreshTokenId } from './core/TokenRegistry'
 export type { AuditEvent } from './core/TokenRegistry'
 export { injectUser } from './middleware/inject-user'
@@ -67,6 +68,7 @@ export type { RedisClientLike, RedisStoreOptions } from './core/stores/RedisStor
 export type { StoreSetOptions, StoreValue, TokenRecord, TokenStore } from './core/stores/TokenStore'
 export { compileKeys, loadKeyMaterial } from './core/keys'
 export type { CompiledKeys } from './core/keys'
+export type { KeyRingEntry } from './core/key-ring'
 export * from './errors'
 export type {
   AuthenticationClass,

@@ -13,6 +13,7 @@ import {
   KoaJwtError,
   RevokedToken,
   StoreUnavailable,
+  KeysUnavailable,
   Unauthorized,
 } from '../errors'
 import { endpointOfRequest, instances, type InstanceParts } from '../registry'
@@ -115,7 +116,14 @@ export function toUnauthorized(error: unknown, debug: boolean): KoaJwtError {
   // flask-jwt-extended's failures answer as themselves (their hooks and clients tell them by
   // class); a store that fails is the server's 503, never a 401 that sends the user to log in.
   // A revocation check that cannot answer (HandlerFailed from isTokenRevoked) fails closed the same way.
-  if (error instanceof RevokedToken || error instanceof StoreUnavailable || error instanceof HandlerFailed) return error
+  if (
+    error instanceof RevokedToken ||
+    error instanceof StoreUnavailable ||
+    error instanceof KeysUnavailable ||
+    error instanceof HandlerFailed
+  ) {
+    return error
+  }
   if (MISSING_CODES.has(error.code)) {
     return new Unauthorized(error.reasons, { status: debug ? 400 : 401, code: error.code, cause: error })
   }
@@ -139,7 +147,7 @@ export interface FailureOptions {
 /** A failed check: a redirect when the route asks for one, else the error, as a library error. */
 function refuse(ctx: Context, parts: InstanceParts, failure: FailureOptions, error: unknown): void {
   // A store that fails is the server's 503: sending the user to the login page would not help.
-  if (failure.redirectOnFail && !(error instanceof StoreUnavailable)) {
+  if (failure.redirectOnFail && !(error instanceof StoreUnavailable || error instanceof KeysUnavailable)) {
     const target = failure.redirectUrl ?? parts.config.get('loginRedirectUrl', ctx)
     if (target) return ctx.redirect(target)
   }
