@@ -29,6 +29,7 @@ import {
 import { createInjectUser } from './middleware/inject-user'
 import { createProtect } from './middleware/protect'
 import { createScoped } from './middleware/scoped'
+import { openApiDocument, type OpenApiDocument, type OpenApiOptions } from './openapi'
 import { instances, type InstanceParts } from './registry'
 import { Responses } from './Responses'
 import type { SettingName } from './settings'
@@ -288,6 +289,26 @@ export class Initialize<User = any> {
   injectUser(options: InjectUserOptions = {}): JwtMiddleware<UserState<User>> {
     this.#canLoadUser(options?.required === true, 'injectUser({ required: true })')
     return createInjectUser<User>(() => this.#parts, options)
+  }
+
+  /**
+   * An OpenAPI 3.1 document of the endpoints this instance mounted (the built-ins under
+   * `urlPrefix` and the class views), built from the settings in force: paths, request bodies,
+   * token answers with the configured key names, the error body with every code, and the security
+   * schemes of the token's transports (bearer header, cookies, query string). A fresh plain
+   * object on every call: serve it, or merge it into your app's own document (docs/openapi.md).
+   *
+   * @param options - `info` and `servers` of the document, the `credentials` schema of the login
+   *   body, an `operationIdPrefix`.
+   * @returns the document, ready for `JSON.stringify`.
+   *
+   * @example
+   * ```ts
+   * router.get('/openapi.json', (ctx) => { ctx.body = jwt.openapi({ info: { title: 'My API', version: '1.0.0' } }) })
+   * ```
+   */
+  openapi(options: OpenApiOptions = {}): OpenApiDocument {
+    return openApiDocument(this, options)
   }
 
   /**

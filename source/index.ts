@@ -33,6 +33,24 @@ export { VerifyEndpoint } from './endpoints/VerifyEndpoint'
 export { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
 export { LogoutEndpoint } from './endpoints/LogoutEndpoint'
 export { JwksEndpoint } from './endpoints/JwksEndpoint'
+export type {
+  EndpointOpenApi,
+  OpenApiComponents,
+  OpenApiDocument,
+  OpenApiHeader,
+  OpenApiInfo,
+  OpenApiMediaType,
+  OpenApiOperation,
+  OpenApiOptions,
+  OpenApiParameter,
+  OpenApiPathItem,
+  OpenApiRequestBody,
+  OpenApiResponse,
+  OpenApiSchema,
+  OpenApiSecurityRequirement,
+  OpenApiSecurityScheme,
+  OpenApiServer,
+} from './openapi'
 export { TokenRegistry, newJti, refreshTokenId } from './core/TokenRegistry'
 export type { AuditEvent } from './core/TokenRegistry'
 export { injectUser } from './middleware/inject-user'
