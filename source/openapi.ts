@@ -8,6 +8,7 @@ import type { Configuration } from './Configuration'
 import { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
 import type { BaseEndpoint } from './endpoints/BaseEndpoint'
 import { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
+import { JwksEndpoint } from './endpoints/JwksEndpoint'
 import { LogoutEndpoint } from './endpoints/LogoutEndpoint'
 import { RefreshEndpoint } from './endpoints/RefreshEndpoint'
 import { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
@@ -230,6 +231,33 @@ const BUILT_INS: readonly BuiltIn[] = [
         ...serverFailures(c),
       },
     }),
+  },
+  {
+    Endpoint: JwksEndpoint,
+    id: 'jwks',
+    verb: 'get',
+    describe: (c) => {
+      const etag = { description: 'The version of the set, for If-None-Match.', schema: { type: 'string' } }
+      return {
+        summary: 'The public keys (JWK Set)',
+        description: 'The public keys of the key ring, to verify the tokens this service signs (jwksEnabled).',
+        security: [],
+        parameters: [
+          { name: 'If-None-Match', in: 'header', description: 'The ETag of the set the client holds.', schema: { type: 'string' } },
+        ],
+        responses: {
+          '200': {
+            description: 'The key set.',
+            headers: {
+              'Cache-Control': { description: 'public, max-age=<jwksMaxAge>', schema: { type: 'string' } },
+              ETag: etag,
+            },
+            content: { 'application/jwk-set+json': { schema: c.jwkSet() } },
+          },
+          '304': { description: 'The client holds the current set.', headers: { ETag: etag } },
+        },
+      }
+    },
   },
 ]
 

@@ -80,6 +80,26 @@ export class Components {
     return this.#options.credentials !== undefined
   }
 
+  /** An RFC 7517 JWK Set of public keys (`GET /auth/.well-known/jwks.json`). */
+  jwkSet(): OpenApiSchema {
+    const text = { type: 'string' }
+    return this.#ref('JwkSet', () => ({
+      type: 'object',
+      description: 'An RFC 7517 JWK Set: the public keys that verify the tokens (never a private or HMAC key).',
+      required: ['keys'],
+      properties: {
+        keys: {
+          type: 'array',
+          items: {
+            type: 'object',
+            required: ['kty', 'kid'],
+            properties: { kty: text, kid: text, alg: text, use: { const: 'sig' }, crv: text, x: text, y: text, n: text, e: text },
+          },
+        },
+      },
+    }))
+  }
+
   /** The login body: the `credentials` option, else any object. */
   credentials(): OpenApiSchema {
     return this.#ref('Credentials', () => {
