@@ -32,6 +32,7 @@ import {
   type TokenStore,
 } from '../source'
 import { AUDIT_LIMIT, AuditLog } from './audit'
+import { demoOpenApi } from './openapi'
 import { passwordProblem, UserStore, type DemoUser } from './users'
 
 /**
@@ -297,7 +298,8 @@ export const jsonBody: Middleware = (ctx, next) => {
  * Builds the demo app: the koa-jwt-kit endpoints under `/auth` (login, verify, me, refresh with
  * rotation, fresh login, logout), `GET /api/profile` (any logged-in user), `GET /api/admin` (scope
  * `admin`), `POST /account/password` (a fresh token; logs the user out everywhere) and
- * `GET /admin/audit` (scope `admin`). Hashing the demo passwords makes it async.
+ * `GET /admin/audit` (scope `admin`), and their OpenAPI document at `GET /openapi.json`. Hashing
+ * the demo passwords makes it async.
  *
  * @example
  * ```ts
@@ -415,11 +417,17 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
         'GET /api/admin',
         'POST /account/password',
         'GET /admin/audit',
+        'GET /openapi.json',
       ],
       store,
       freshness,
       ...notes,
     }
+  })
+
+  // The OpenAPI document of every route above: koa-jwt-kit's, then the demo's own.
+  root.get('/openapi.json', (ctx) => {
+    ctx.body = demoOpenApi(jwt)
   })
 
   app.use(root.routes())

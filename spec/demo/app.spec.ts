@@ -311,6 +311,7 @@ describe('demo: createDemoApp()', () => {
       'GET /api/admin',
       'POST /account/password',
       'GET /admin/audit',
+      'GET /openapi.json',
     ])
     expect(res.body.freshness).to.equal(
       'Access tokens from POST /auth and POST /auth/fresh are fresh for 15 minutes; refreshed tokens never are. ' +
