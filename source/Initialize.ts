@@ -301,6 +301,7 @@ export class Initialize<User = any> {
    * @param options - `info` and `servers` of the document, the `credentials` schema of the login
    *   body, an `operationIdPrefix`.
    * @returns the document, ready for `JSON.stringify`.
+   * @throws TypeError for an option of the wrong type.
    *
    * @example
    * ```ts

@@ -288,6 +288,24 @@ function classView(endpoint: BaseEndpoint): OpenApiPathItem {
   return item
 }
 
+const isObject = (value: unknown): boolean => typeof value === 'object' && value !== null && !Array.isArray(value)
+
+/** A misuse of `jwt.openapi()` is a TypeError naming the option, never a document with a hole. */
+function checkOptions(options: OpenApiOptions): void {
+  if (!isObject(options)) throw new TypeError('jwt.openapi() takes an options object.')
+  const { info, servers, credentials, operationIdPrefix } = options
+  if (info !== undefined && !isObject(info)) throw new TypeError('The "info" option of jwt.openapi() must be an object.')
+  if (servers !== undefined && !(Array.isArray(servers) && servers.every(isObject))) {
+    throw new TypeError('The "servers" option of jwt.openapi() must be an array of objects.')
+  }
+  if (credentials !== undefined && !isObject(credentials) && typeof credentials !== 'boolean') {
+    throw new TypeError('The "credentials" option of jwt.openapi() must be a JSON Schema (an object).')
+  }
+  if (operationIdPrefix !== undefined && typeof operationIdPrefix !== 'string') {
+    throw new TypeError('The "operationIdPrefix" option of jwt.openapi() must be a string.')
+  }
+}
+
 let libraryVersion: string | undefined
 
 /** The version of koa-jwt-kit, from its package.json (one level above source/ and dist/). */
@@ -302,6 +320,7 @@ function version(): string {
  * calls it. @internal
  */
 export function openApiDocument(source: OpenApiSource, options: OpenApiOptions = {}): OpenApiDocument {
+  checkOptions(options)
   const components = new Components(source.config, options)
   const prefix = options.operationIdPrefix ?? ''
   const ids = new Set<string>()

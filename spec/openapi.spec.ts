@@ -254,6 +254,21 @@ describe('Initialize#openapi()', () => {
       expect(jwt.openapi()).to.not.equal(jwt.openapi())
       expect(JSON.parse(JSON.stringify(jwt.openapi()))).to.deep.equal(jwt.openapi())
     })
+
+    it('throws a TypeError naming the option for options of the wrong type', () => {
+      const { jwt } = buildApp()
+      const cases: [unknown, RegExp][] = [
+        ['info', /options object/],
+        [{ info: 'Shop' }, /"info"/],
+        [{ servers: 'https://shop.example' }, /"servers"/],
+        [{ servers: ['https://shop.example'] }, /"servers"/],
+        [{ credentials: 'username' }, /"credentials"/],
+        [{ operationIdPrefix: 1 }, /"operationIdPrefix"/],
+      ]
+      for (const [options, message] of cases) {
+        expect(() => jwt.openapi(options as never), JSON.stringify(options)).to.throw(TypeError, message)
+      }
+    })
   })
 
   describe('live answers conform to the document', () => {
