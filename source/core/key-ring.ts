@@ -241,6 +241,7 @@ function exportable(key: KeyObject, kid: string, algorithm: Algorithm): Readonly
  * algorithm, the kids unique. Nothing is kept from a list that fails.
  *
  * @throws InvalidConfiguration or RequiredKeysNotFound, naming the key by its kid (never its material).
+ * @internal
  */
 export function compileRing(entries: unknown, rules: RingRules): KeyRing {
   if (!Array.isArray(entries) || entries.length === 0) {

@@ -48,10 +48,11 @@ const SIGN_OPTIONS = Object.freeze(
   ),
 ) as Readonly<Record<Algorithm, { withIat: jwt.SignOptions; withoutIat: jwt.SignOptions }>>
 
-/** Frozen jsonwebtoken sign options of one key: with and without jsonwebtoken's own `iat`. @internal */
+/** Frozen jsonwebtoken sign options of one key (its `kid` in the header): with and without jsonwebtoken's own `iat`. */
 export interface SignOptions {
-  readonly withIat: jwt.SignOptions
-  readonly withoutIat: jwt.SignOptions
+  // jsonwebtoken's SignOptions, typed as objects: the published .d.ts must not need @types/jsonwebtoken.
+  readonly withIat: object
+  readonly withoutIat: object
 }
 
 /**
@@ -72,7 +73,7 @@ export function signOptionsFor(algorithm: Algorithm, kid: string): SignOptions {
  */
 export function signToken(payload: JwtPayload, key: KeyObject, algorithm: Algorithm, options?: SignOptions): string {
   const chosen = options ?? SIGN_OPTIONS[algorithm]
-  return jwt.sign(payload, key, 'iat' in payload ? chosen.withIat : chosen.withoutIat)
+  return jwt.sign(payload, key, ('iat' in payload ? chosen.withIat : chosen.withoutIat) as jwt.SignOptions)
 }
 
 /** Codes of failures that concern the token's structure or signature rather than a claim. */
