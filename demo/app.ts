@@ -33,6 +33,7 @@ import {
   type TokenStore,
 } from '../source'
 import { AUDIT_LIMIT, AuditLog } from './audit'
+import { demoOpenApi } from './openapi'
 import { PAGE_PATH, pageRouter } from './page'
 import { DEMO_USERS, passwordProblem, UserStore, type DemoUser } from './users'
 
@@ -305,7 +306,8 @@ export const jsonBody: Middleware = (ctx, next) => {
  * rotation, fresh login, logout), `GET /api/profile` (any logged-in user), `GET /api/admin` (scope
  * `admin`), `POST /api/counter` (any logged-in user) and `DELETE /api/counter` (a fresh token),
  * `POST /account/password` (a fresh token; logs the user out everywhere), `GET /admin/audit` (scope
- * `admin`) and the login page `GET /app`, to which `GET /` sends browsers. Tokens come from the
+ * `admin`), the login page `GET /app`, to which `GET /` sends browsers, and their OpenAPI document at
+ * `GET /openapi.json`. Tokens come from the
  * cookies the login sets (and then need the CSRF header on unsafe methods) or from the
  * Authorization header. Hashing the demo passwords and reading the page's files make it async.
  *
@@ -464,12 +466,18 @@ export async function createDemoApp(options: DemoAppOptions = {}): Promise<DemoA
         'POST /account/password',
         'GET /admin/audit',
         `GET ${PAGE_PATH}`,
+        'GET /openapi.json',
       ],
       page: PAGE_NOTE,
       store,
       freshness,
       ...notes,
     }
+  })
+
+  // The OpenAPI document of every route above: koa-jwt-kit's, then the demo's own.
+  root.get('/openapi.json', (ctx) => {
+    ctx.body = demoOpenApi(jwt)
   })
 
   app.use(root.routes())

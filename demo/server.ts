@@ -213,6 +213,7 @@ export function banner(
     ...curlLines(url, reuseInterval).map((line) => (line === '' ? '' : `  ${line}`)),
     ``,
     `Access tokens live ${duration(lifetime)}.`,
+    `The OpenAPI document of every route: ${url}/openapi.json (for Swagger UI, Redoc or a client generator).`,
     ...(freshness === undefined ? [] : [freshnessNote(freshness)]),
     ...Object.values(sessionNotes(reuseInterval)),
     `Audit events are printed below as they happen.`,

@@ -220,6 +220,7 @@ export class Authentication<User = any> {
     claims: readonly ClaimClass<User>[] = [],
     verifications: readonly ExtraVerification[] = [],
     cache: VerifyCacheOptions | boolean = false,
+    keys?: unknown,
   ): void {
     if (!Array.isArray(claims)) {
       throw new InvalidConfiguration('the "customClaims" option must be a list of Claim subclasses.')
@@ -228,14 +229,36 @@ export class Authentication<User = any> {
     const instances = claims.map((ClaimType) => instantiateClaim(ClaimType))
     this.#verifier.setup(instances, verifications, cache)
     this.#issuer.useClaims(instances)
-    this.#keys.compiled()
+    this.#keys.configure(keys)
+    if (this.#keys.source === undefined) this.#keys.compiled()
     this.#issuer.useRegistry(this.#registry)
     this.config.onChange((name) => {
       if (name === 'algorithm' || name === 'secret' || name === 'privateKey') {
+        if (this.#keys.source !== undefined) {
+          throw new InvalidConfiguration(
+            `the "${name}" setting is not used with the "keys" option or "jwksUri": change keys with rotateKeys().`,
+          )
+        }
         this.#keys.recompile()
         this.#verifier.clearCache()
       }
     })
+  }
+
+  /**
+   * Replaces the key ring (`jwt.rotateKeys`): compiled and checked first, then swapped whole;
+   * the verify cache is emptied. @internal
+   *
+   * @throws InvalidConfiguration, RequiredKeysNotFound; the ring in use stays on failure.
+   */
+  rotateKeys(keys: unknown): void {
+    this.#keys.rotate(keys)
+    this.#verifier.clearCache()
+  }
+
+  /** The instance's keys (ring, remote key set, published JWK Set). @internal */
+  get keyStore(): KeyStore {
+    return this.#keys
   }
 
   /**

@@ -28,6 +28,7 @@ export const NON_SETTING_OPTIONS: readonly string[] = Object.freeze([
   'responsesClass',
   'verifyCache',
   'tokenStore',
+  'keys',
 ])
 
 /** Prefix of environment presets: `KOA_JWT_SECRET`, `KOA_JWT_EXPIRATION_DELTA`, ... */
@@ -375,6 +376,9 @@ export class Configuration {
   }
 
   #validate(values: Record<SettingName, unknown>): void {
+    // A key ring (the `keys` option) or a remote key set replaces the key settings: Initialize
+    // checks them instead (core/key-ring.ts).
+    if (this.#options.keys !== undefined || values.jwksUri !== null) return
     const asymmetric = isAsymmetric(values.algorithm as string)
     const blank = (v: unknown): boolean => v === null || (typeof v === 'string' && v.trim() === '')
     if (asymmetric) {

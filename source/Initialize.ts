@@ -8,6 +8,8 @@ import { Configuration } from './Configuration'
 import { BaseEndpoint, type Verb } from './endpoints/BaseEndpoint'
 import { AuthenticateEndpoint } from './endpoints/AuthenticateEndpoint'
 import { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
+import { JwksEndpoint } from './endpoints/JwksEndpoint'
+import type { KeyRingEntry } from './core/key-ring'
 import { LogoutEndpoint } from './endpoints/LogoutEndpoint'
 import { checkCsrfCookieNames } from './core/csrf'
 import { tokenStoreOf } from './core/stores/token-store-of'
@@ -28,6 +30,7 @@ import {
 import { createInjectUser } from './middleware/inject-user'
 import { createProtect } from './middleware/protect'
 import { createScoped } from './middleware/scoped'
+import { openApiDocument, type OpenApiDocument, type OpenApiOptions } from './openapi'
 import { instances, type InstanceParts } from './registry'
 import { Responses } from './Responses'
 import type { SettingName } from './settings'
@@ -221,7 +224,7 @@ export class Initialize<User = any> {
     if (config.get('userSecretEnabled') && !auth.implements('retrieveUserSecret')) {
       throw new UserSecretNotImplemented()
     }
-    auth.setup(options.customClaims, options.extraVerifications, options.verifyCache ?? false)
+    auth.setup(options.customClaims, options.extraVerifications, options.verifyCache ?? false, options.keys)
     const responses = new ResponsesType(config, target)
     this.config = config
     this.auth = auth
@@ -290,6 +293,51 @@ export class Initialize<User = any> {
     return createInjectUser<User>(() => this.#parts, options)
   }
 
+  /**
+   * An OpenAPI 3.1 document of the endpoints this instance mounted (the built-ins under
+   * `urlPrefix` and the class views), built from the settings in force: paths, request bodies,
+   * token answers with the configured key names, the error body with every code, and the security
+   * schemes of the token's transports (bearer header, cookies, query string). A fresh plain
+   * object on every call: serve it, or merge it into your app's own document (docs/openapi.md).
+   *
+   * @param options - `info` and `servers` of the document, the `credentials` schema of the login
+   *   body, an `operationIdPrefix`.
+   * @returns the document, ready for `JSON.stringify`.
+   * @throws TypeError for an option of the wrong type.
+   *
+   * @example
+   * ```ts
+   * router.get('/openapi.json', (ctx) => { ctx.body = jwt.openapi({ info: { title: 'My API', version: '1.0.0' } }) })
+   * ```
+   */
+  openapi(options: OpenApiOptions = {}): OpenApiDocument {
+    return openApiDocument(this, options)
+  }
+
+  /**
+   * Replaces the key ring at run time, without a restart: the new list is compiled and checked
+   * first (as the `keys` option is at start-up), then swapped in whole, so a list that fails
+   * leaves the ring in use. Its first key signs from now on; tokens naming a kid that is no
+   * longer in the ring are refused (401); the verify cache is emptied; the JWK Set endpoint
+   * publishes the new public keys. To rotate, put the new key first and keep the old one until
+   * the tokens it signed have expired (docs/keys-and-rotation.md).
+   *
+   * @param keys - the new ring, the signing key first.
+   * @throws InvalidConfiguration, RequiredKeysNotFound (naming the key by its kid); also
+   *   InvalidConfiguration for an instance started without the `keys` option.
+   *
+   * @example
+   * ```ts
+   * jwt.rotateKeys([
+   *   { kid: '2025-06', algorithm: 'ES256', privateKey: { path: '/run/secrets/es256-2025-06.pem' } },
+   *   { kid: '2025-01', algorithm: 'ES256', publicKey: { path: '/etc/auth/es256-2025-01.pub.pem' } },
+   * ])
+   * ```
+   */
+  rotateKeys(keys: readonly KeyRingEntry[]): void {
+    this.auth.rotateKeys(keys)
+  }
+
   /** A route that must load the user is refused where it is declared when there is no retrieveUser. */
   #canLoadUser(loads: boolean, route: string): void {
     if (loads && !this.auth.implements('retrieveUser')) {
@@ -323,6 +371,8 @@ export class Initialize<User = any> {
       // An expired access token may still log out: its signature is checked, and it is revoked.
       if (config.get('revocationEnabled')) mount(config.get('pathToLogout'), LogoutEndpoint, leavingCsrf)
     }
+    // Verify-only services may publish keys too (a ring of public keys): not tied to authMode.
+    if (config.get('jwksEnabled')) mount(config.get('pathToJwks'), JwksEndpoint)
     if (!Array.isArray(classViews)) throw new InvalidClassViewsFormat()
     const strict = config.get('strictSlashes')
     for (const entry of classViews) {

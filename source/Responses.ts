@@ -108,6 +108,7 @@ const FAILURE_HOOKS: ReadonlyMap<string, FailureHook> = Object.freeze(
     ['ERR_JWT_INVALID_ISSUER', 'invalidTokenResponse'],
     ['ERR_JWT_CLAIM_MISSING', 'invalidTokenResponse'],
     ['ERR_JWT_INVALID_CLAIM_TYPE', 'invalidTokenResponse'],
+    ['ERR_JWT_UNKNOWN_KID', 'invalidTokenResponse'],
     ['ERR_JWT_MISSING_HEADER', 'unauthorizedResponse'],
     ['ERR_JWT_MISSING_COOKIE', 'unauthorizedResponse'],
     ['ERR_JWT_MISSING_QUERY_ARG', 'unauthorizedResponse'],
@@ -348,7 +349,8 @@ export class Responses {
    * type). Codes `ERR_JWT_INVALID_TOKEN` (what protected routes answer outside debug mode for
    * every structural or signature failure), `ERR_JWT_MALFORMED`, `ERR_JWT_INVALID_SIGNATURE`,
    * `ERR_JWT_INVALID_ALGORITHM`, `ERR_JWT_NOT_YET_VALID`, `ERR_JWT_INVALID_AUDIENCE`,
-   * `ERR_JWT_INVALID_ISSUER`, `ERR_JWT_CLAIM_MISSING`, `ERR_JWT_INVALID_CLAIM_TYPE`:
+   * `ERR_JWT_INVALID_ISSUER`, `ERR_JWT_CLAIM_MISSING`, `ERR_JWT_INVALID_CLAIM_TYPE`,
+   * `ERR_JWT_UNKNOWN_KID` (a key ring or JWK Set has no key of the token's `kid`):
    * flask-jwt-extended's `invalid_token_loader`. Default: {@link Responses.exceptionResponse}
    * (401, 400 in debug mode for structural failures).
    *

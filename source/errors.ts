@@ -31,6 +31,7 @@ export const ERROR_CODES = {
   ERR_JWT_INVALID_ISSUER: 401,
   ERR_JWT_CLAIM_MISSING: 401,
   ERR_JWT_INVALID_CLAIM_TYPE: 401,
+  ERR_JWT_UNKNOWN_KID: 401,
   ERR_JWT_INVALID_CUSTOM_CLAIM: 500,
   ERR_JWT_CUSTOM_CLAIM_FAILED: 401,
   ERR_JWT_INVALID_VERIFICATION: 500,
@@ -43,6 +44,7 @@ export const ERROR_CODES = {
   ERR_JWT_REFRESH_REUSED: 401,
   ERR_JWT_CSRF: 401,
   ERR_JWT_STORE_UNAVAILABLE: 503,
+  ERR_JWT_KEYS_UNAVAILABLE: 503,
   ERR_JWT_AUTHENTICATE_NOT_IMPLEMENTED: 500,
   ERR_JWT_REFRESH_NOT_IMPLEMENTED: 500,
   ERR_JWT_SCOPES_NOT_IMPLEMENTED: 500,
@@ -305,6 +307,18 @@ export class StoreUnavailable extends KoaJwtError {
   static override readonly code: ErrorCode = 'ERR_JWT_STORE_UNAVAILABLE'
   static override readonly defaultMessage = 'Token store unavailable.'
   override name = 'StoreUnavailable'
+}
+
+/**
+ * The keys that would verify the token cannot be had: the `jwksUri` key set could not be fetched
+ * (down, too slow, or no usable key) and no known key names the token's `kid`. The keys known
+ * before stay in use; the next fetch comes after `jwksCooldown`. 503.
+ */
+export class KeysUnavailable extends KoaJwtError {
+  static override readonly status = 503
+  static override readonly code: ErrorCode = 'ERR_JWT_KEYS_UNAVAILABLE'
+  static override readonly defaultMessage = 'Verification keys unavailable.'
+  override name = 'KeysUnavailable'
 }
 
 /** Auth mode is on but no `authenticate` handler was given. Start-up error. */

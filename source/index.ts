@@ -32,6 +32,25 @@ export { RetrieveUserEndpoint } from './endpoints/RetrieveUserEndpoint'
 export { VerifyEndpoint } from './endpoints/VerifyEndpoint'
 export { FreshLoginEndpoint } from './endpoints/FreshLoginEndpoint'
 export { LogoutEndpoint } from './endpoints/LogoutEndpoint'
+export { JwksEndpoint } from './endpoints/JwksEndpoint'
+export type {
+  EndpointOpenApi,
+  OpenApiComponents,
+  OpenApiDocument,
+  OpenApiHeader,
+  OpenApiInfo,
+  OpenApiMediaType,
+  OpenApiOperation,
+  OpenApiOptions,
+  OpenApiParameter,
+  OpenApiPathItem,
+  OpenApiRequestBody,
+  OpenApiResponse,
+  OpenApiSchema,
+  OpenApiSecurityRequirement,
+  OpenApiSecurityScheme,
+  OpenApiServer,
+} from './openapi'
 export { TokenRegistry, newJti, refreshTokenId } from './core/TokenRegistry'
 export type { AuditEvent } from './core/TokenRegistry'
 export { injectUser } from './middleware/inject-user'
@@ -67,6 +86,7 @@ export type { RedisClientLike, RedisStoreOptions } from './core/stores/RedisStor
 export type { StoreSetOptions, StoreSubscriber, StoreValue, TokenRecord, TokenStore } from './core/stores/TokenStore'
 export { compileKeys, loadKeyMaterial } from './core/keys'
 export type { CompiledKeys } from './core/keys'
+export type { KeyRingEntry } from './core/key-ring'
 export * from './errors'
 export type {
   AuthenticationClass,

@@ -35,6 +35,29 @@ function fail(name: string, expected: string, value: unknown, secretive: boolean
   throw new InvalidConfiguration(`the "${name}" setting must be ${expected} (got ${shown}).`)
 }
 
+const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
+
+/**
+ * A key-set URL: `https:`, or `http:` on a loopback host only (a key set read in clear text
+ * across a network could be replaced on the way). Credentials in the URL are refused, so that
+ * no message or log ever shows them. Kept as the string given; '' and null are off.
+ */
+function jwksUrl(name: string, value: unknown): string | null {
+  if (value === null || value === undefined || value === '') return null
+  const expected = 'an https: URL (http: only on localhost, 127.x.x.x or [::1]), without credentials'
+  let url: URL | undefined
+  try {
+    url = typeof value === 'string' || value instanceof URL ? new URL(String(value)) : undefined
+  } catch {
+    url = undefined
+  }
+  // The value is not shown: a URL may carry a token in its query.
+  if (url === undefined) fail(name, expected, value, true)
+  const allowed = url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname))
+  if (!allowed || url.username !== '' || url.password !== '') fail(name, expected, value, true)
+  return url.href
+}
+
 /** True for the values a key setting (or `retrieveUserSecret`) may hold. @internal */
 export function isKeyInput(value: unknown): boolean {
   if (typeof value === 'string' || Buffer.isBuffer(value) || value instanceof URL) return true
@@ -104,6 +127,15 @@ export function normalizeSetting(name: SettingName, value: unknown, fromEnv = fa
       }
       return seconds
     }
+    case 'positiveSeconds': {
+      const seconds = parseSeconds(value)
+      if (seconds === undefined || !(seconds > 0)) {
+        fail(name, 'a number of seconds (> 0) or a time span such as "5s"', value, false)
+      }
+      return seconds
+    }
+    case 'url':
+      return jwksUrl(name, value)
     case 'freshness': {
       // true, or the seconds a login token stays fresh; false would be a login that is never
       // fresh, which no route requiring freshness could then accept.

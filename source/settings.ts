@@ -132,6 +132,32 @@ export interface Settings {
   expirationDelta: number
   /** Mount `POST {urlPrefix}{pathToFreshLogin}`: `authenticate` again, answer a fresh access token only. @default false */
   freshLoginEnabled: boolean
+  /**
+   * Longest a fetch of the `jwksUri` key set waits for an answer when a token names an unknown
+   * `kid` (or the set is older than `jwksMaxAge`): seconds, more than 0. @default 5
+   */
+  jwksTimeout: number
+  /**
+   * Mount `GET {urlPrefix}{pathToJwks}`: the public keys as an RFC 7517 JWK Set (never a private or
+   * HMAC key), and sign tokens with the `kid` that names their key there. @default false
+   */
+  jwksEnabled: boolean
+  /**
+   * Seconds: the `Cache-Control: max-age` of the published key set, and how long a key set
+   * fetched from `jwksUri` is used before it is fetched again in the background. @default 300
+   */
+  jwksMaxAge: number
+  /**
+   * Verify with the keys published at this URL (a JWK Set: `https:`, or `http:` on a loopback
+   * host), fetched on the first verification and again on an unknown `kid`. Verify-only
+   * services (`authMode: false`), instead of `secret` or `keys`. @default null
+   */
+  jwksUri: string | null
+  /**
+   * Seconds after one fetch of the `jwksUri` key set before an unknown `kid` may cause another
+   * (tokens naming a kid nobody published cannot make the service hammer the issuer). @default 30
+   */
+  jwksCooldown: number
   /** Zero-argument function (sync or async) returning a new refresh token. @default 48 random hex characters */
   generateRefreshToken: () => string | Promise<string>
   /** Clock-skew tolerance in seconds for `exp`, `nbf` and `iat`; also added into `nbf`. @default 180 */
@@ -150,6 +176,8 @@ export interface Settings {
   pathToFreshLogin: string
   /** Path of the refresh endpoint under `urlPrefix`. @default '/refresh' */
   pathToRefresh: string
+  /** Path of the JWK Set endpoint under `urlPrefix` (with `jwksEnabled`). @default '/.well-known/jwks.json' */
+  pathToJwks: string
   /** Path of the logout endpoint under `urlPrefix` (mounted when revocation is on). @default '/logout' */
   pathToLogout: string
   /** Path of the me endpoint under `urlPrefix`. @default '/me' */
@@ -250,6 +278,9 @@ export type SettingsInput = {
     | 'refreshExpirationDelta'
     | 'refreshReuseInterval'
     | 'storeTimeout'
+    | 'jwksTimeout'
+    | 'jwksMaxAge'
+    | 'jwksCooldown'
     ? number | string
     : K extends 'cookieExpires'
       ? Date | number | string | null
@@ -278,6 +309,8 @@ type Kind =
   | 'freshness'
   | 'revocationChecks'
   | 'methods'
+  | 'url'
+  | 'positiveSeconds'
 
 /** @internal */
 export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
@@ -318,12 +351,18 @@ export const KINDS: { readonly [K in SettingName]: Kind } = Object.freeze({
   expirationDelta: 'seconds',
   freshLoginEnabled: 'boolean',
   generateRefreshToken: 'function',
+  jwksTimeout: 'positiveSeconds',
+  jwksEnabled: 'boolean',
+  jwksMaxAge: 'seconds',
+  jwksUri: 'url',
+  jwksCooldown: 'seconds',
   leeway: 'seconds',
   loginFreshness: 'freshness',
   loginRedirectUrl: 'string',
   pathToAuthenticate: 'path',
   pathToFreshLogin: 'path',
   pathToRefresh: 'path',
+  pathToJwks: 'path',
   pathToLogout: 'path',
   pathToRetrieveUser: 'path',
   pathToVerify: 'path',
@@ -391,12 +430,18 @@ export const DEFAULTS: Readonly<Settings> = Object.freeze({
   expirationDelta: 60 * 5 * 6,
   freshLoginEnabled: false,
   generateRefreshToken: () => generateToken(),
+  jwksTimeout: 5,
+  jwksEnabled: false,
+  jwksMaxAge: 300,
+  jwksUri: null,
+  jwksCooldown: 30,
   leeway: 60 * 3,
   loginFreshness: true,
   loginRedirectUrl: '/index.html',
   pathToAuthenticate: '/',
   pathToFreshLogin: '/fresh',
   pathToRefresh: '/refresh',
+  pathToJwks: '/.well-known/jwks.json',
   pathToLogout: '/logout',
   pathToRetrieveUser: '/me',
   pathToVerify: '/verify',

@@ -15,6 +15,7 @@ import type { AuditEvent } from './core/TokenRegistry'
 import type { TokenStore } from './core/stores/TokenStore'
 import type { BaseEndpoint } from './endpoints/BaseEndpoint'
 import type { Responses } from './Responses'
+import type { KeyRingEntry } from './core/key-ring'
 import type { KeyInput, SettingsInput } from './settings'
 
 declare global {
@@ -257,6 +258,13 @@ export type InitializeOptions<User = any> = SettingsOptions &
      * @default none (a MemoryStore when revocation is on)
      */
     tokenStore?: TokenStore
+    /**
+     * A key ring instead of the key settings (`secret`, `publicKey`, `privateKey`, `algorithm`):
+     * the first key signs and writes its `kid` into the header; every key verifies the tokens
+     * naming its `kid`. Change it at run time with `jwt.rotateKeys()`.
+     * @default none (the key settings)
+     */
+    keys?: readonly KeyRingEntry[]
     /** Replaces the `Authentication` class. */
     authenticationClass?: AuthenticationClass<User>
     /** Replaces the `Configuration` class. */

@@ -140,6 +140,13 @@ const FLASK_DEFAULTS: Readonly<Record<string, unknown>> = {
   revocationMirror: true,
   revocationEnabled: false,
   storeTimeout: 2,
+  // Issue #23: key rings and JWK Sets.
+  jwksEnabled: false,
+  pathToJwks: '/.well-known/jwks.json',
+  jwksUri: null,
+  jwksCooldown: 30,
+  jwksTimeout: 5,
+  jwksMaxAge: 300,
 }
 
 describe('Configuration: defaults (reference §2.1)', () => {

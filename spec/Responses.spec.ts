@@ -66,6 +66,7 @@ const CODES_OF: Readonly<Record<FailureHook, readonly string[]>> = {
     'ERR_JWT_INVALID_ISSUER',
     'ERR_JWT_CLAIM_MISSING',
     'ERR_JWT_INVALID_CLAIM_TYPE',
+    'ERR_JWT_UNKNOWN_KID',
   ],
   unauthorizedResponse: [
     'ERR_JWT_MISSING_HEADER',

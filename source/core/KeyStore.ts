@@ -1,15 +1,19 @@
 /**
  * The keys of one instance: the instance keys compiled once for the settings in force (again only
- * when a key setting changes), and per-user keys from `retrieveUserSecret` in a bounded cache.
+ * when a key setting changes), or a key ring (the `keys` option, swapped whole by `rotateKeys`),
+ * or the keys of a `jwksUri`; and per-user keys from `retrieveUserSecret` in a bounded cache.
  * No Koa in here.
  */
 import type { KeyObject } from 'node:crypto'
 
 import type { Configuration } from '../Configuration'
-import { InvalidToken, UserSecretNotImplemented } from '../errors'
+import { InvalidConfiguration, InvalidToken, UserSecretNotImplemented } from '../errors'
 import { isKeyInput } from '../setting-values'
-import type { Algorithm, KeyInput } from '../settings'
+import { isAsymmetric, type Algorithm, type KeyInput } from '../settings'
+import { compileRing, singleKeyRing, type KeyRing, type RingKey } from './key-ring'
 import { compileKeys, compileUserKey, type CompiledKeys } from './keys'
+import { RemoteKeySet } from './RemoteKeySet'
+import { readClock } from './token'
 
 const USER_KEY_CACHE_SIZE = 256
 
@@ -18,10 +22,23 @@ export interface UserSecretSource {
   retrieveUserSecret(userId: unknown, options: { encode: boolean }): unknown
 }
 
+/** Where the key of a token is looked up by its `kid`: a key ring or a remote key set. @internal */
+export interface KeySource {
+  keyFor(token: string): RingKey | Promise<RingKey>
+}
+
+const KEY_SETTINGS = ['secret', 'privateKey', 'algorithm'] as const
+
 /** Compiled instance keys and per-user keys. @internal */
 export class KeyStore {
   readonly #config: Configuration
   #keys: CompiledKeys | undefined
+  #ring: KeyRing | undefined
+  #remote: RemoteKeySet | undefined
+  // The published one-key ring of the key settings (jwksEnabled), per compiled keys.
+  readonly #single = new WeakMap<CompiledKeys, KeyRing>()
+  // Read once while the settings are static (issuing reads it for every token).
+  readonly #publishes: (ctx?: object) => boolean
   #source: [unknown, unknown, unknown] = [undefined, undefined, undefined]
   readonly #userKeys = new Map<string, KeyObject>()
   // Weak: an input object handed out by retrieveUserSecret lives as long as the application keeps it.
@@ -29,6 +46,117 @@ export class KeyStore {
 
   constructor(config: Configuration) {
     this.#config = config
+    this.#publishes = config.derived((ctx) => config.get('jwksEnabled', ctx))
+  }
+
+  /**
+   * Chooses where keys come from, once at start-up: the `keys` option (a ring), the `jwksUri`
+   * setting, or the key settings; and checks what cannot be combined.
+   *
+   * @throws InvalidConfiguration, RequiredKeysNotFound (naming a ring's key by its kid).
+   */
+  configure(entries: unknown): void {
+    const config = this.#config
+    const explicit = KEY_SETTINGS.filter((name) => config.isExplicit(name))
+    const jwksUri = config.get('jwksUri')
+    const jwksEnabled = config.get('jwksEnabled')
+    const userSecrets = config.get('userSecretEnabled')
+    const replacing = (what: string): void => {
+      if (explicit.length > 0) {
+        throw new InvalidConfiguration(
+          `${what} replaces the key settings: remove "${explicit.join('", "')}" (an option, a Configuration field or a KOA_JWT_* preset).`,
+        )
+      }
+      if (userSecrets) {
+        throw new InvalidConfiguration(`${what} cannot be combined with per-user secrets ("userSecretEnabled", retrieveUserSecret).`)
+      }
+    }
+    if (entries !== undefined) {
+      replacing('the "keys" option')
+      if (jwksUri !== null) throw new InvalidConfiguration('the "keys" option and the "jwksUri" setting cannot be combined.')
+      this.#ring = compileRing(entries, this.#ringRules())
+      return
+    }
+    if (jwksUri !== null) {
+      if (config.get('authMode')) {
+        throw new InvalidConfiguration(
+          'the "jwksUri" setting is for verify-only services: set "authMode" to false (a service that issues tokens signs with keys of its own).',
+        )
+      }
+      replacing('the "jwksUri" setting')
+      if (jwksEnabled) throw new InvalidConfiguration('a service verifying with "jwksUri" publishes no keys: turn "jwksEnabled" off.')
+      this.#remote = new RemoteKeySet(jwksUri, {
+        timeout: config.get('jwksTimeout'),
+        cooldown: config.get('jwksCooldown'),
+        maxAge: config.get('jwksMaxAge'),
+        clock: () => readClock(config.get('clock')),
+      })
+      return
+    }
+    if (jwksEnabled && (userSecrets || !isAsymmetric(config.get('algorithm')))) {
+      throw new InvalidConfiguration(
+        'the "jwksEnabled" setting publishes the public key, but there is none: an HMAC key (or a per-user secret) is never published. Use an RS*, PS* or ES* key, or a "keys" ring holding one.',
+      )
+    }
+  }
+
+  /**
+   * Swaps the ring for a new one, at once and whole: a list that fails leaves the ring in use.
+   *
+   * @throws InvalidConfiguration, RequiredKeysNotFound (as at start-up), and InvalidConfiguration
+   *   for an instance started without the `keys` option.
+   */
+  rotate(entries: unknown): KeyRing {
+    if (this.#ring === undefined) {
+      throw new InvalidConfiguration('rotateKeys() needs an instance started with the "keys" option.')
+    }
+    const ring = compileRing(entries, this.#ringRules())
+    this.#ring = ring
+    return ring
+  }
+
+  #ringRules(): { requireSigning: boolean; publish: boolean } {
+    return { requireSigning: this.#config.get('authMode'), publish: this.#config.get('jwksEnabled') }
+  }
+
+  /** The ring, or the remote key set, that picks a token's key by its `kid`; undefined with the key settings. */
+  get source(): KeySource | undefined {
+    return this.#ring ?? this.#remote
+  }
+
+  /** The ring in use (the `keys` option), if any. */
+  get ring(): KeyRing | undefined {
+    return this.#ring
+  }
+
+  /** The keys of `jwksUri`, if any. */
+  get remote(): RemoteKeySet | undefined {
+    return this.#remote
+  }
+
+  /**
+   * The ring published by the JWK Set endpoint: the `keys` ring, or with the key settings and
+   * `jwksEnabled` their public key under its RFC 7638 thumbprint; undefined otherwise.
+   */
+  published(ctx?: object): KeyRing | undefined {
+    if (this.#ring !== undefined) return this.#ring
+    if (this.#remote !== undefined || !this.#publishes(ctx)) return undefined
+    const compiled = this.compiled(ctx)
+    let ring = this.#single.get(compiled)
+    if (ring === undefined) {
+      ring = singleKeyRing(compiled.algorithm, compiled.signKey, compiled.verifyKey)
+      this.#single.set(compiled, ring)
+    }
+    return ring
+  }
+
+  /**
+   * The key that signs, with its `kid`: the ring's first key, or the published key of the key
+   * settings; undefined when tokens are signed without `kid` (the key settings, no JWK Set).
+   */
+  signer(ctx?: object): RingKey | undefined {
+    if (this.#ring !== undefined) return this.#ring.signing
+    return this.#remote === undefined ? this.published(ctx)?.signing : undefined
   }
 
   /**

@@ -185,7 +185,7 @@ export class TokenIssuer<User> {
     }
     // Set last, by the library: the double-submit value must be random whatever the hooks did.
     if (rules.csrf) payload.csrf = newCsrfValue()
-    const token = signToken(payload, await this.#signingKey(hooks, payload, rules), rules.algorithm)
+    const token = await this.#sign(hooks, payload, rules, ctx)
     // Recorded before it is handed out: a store that fails issues no token.
     if (registry !== undefined) await registry.recordAccess(payload, ctx)
     if (delta === false) {
@@ -210,6 +210,20 @@ export class TokenIssuer<User> {
       if (!(claim.getKey() in payload)) missing.push(claim.getKey())
     }
     if (missing.length > 0) throw new MissingRegisteredClaim(missing)
+  }
+
+  /**
+   * Signs with the ring's first key (its `kid` in the header), or the published key of the key
+   * settings (`jwksEnabled`: its thumbprint as `kid`), or the key settings / the user's key.
+   */
+  async #sign(hooks: IssuingHooks<User>, payload: JwtPayload, rules: SignRules, ctx: object | undefined): Promise<string> {
+    const signer = this.#keys.signer(ctx)
+    if (signer !== undefined && signer.signKey !== undefined) {
+      return signToken(payload, signer.signKey, signer.algorithm, signer.signOptions)
+    }
+    // A ring whose first key cannot sign, or the keys of a jwksUri: nothing here signs.
+    if (this.#keys.source !== undefined) throw new RequiredKeysNotFound()
+    return signToken(payload, await this.#signingKey(hooks, payload, rules), rules.algorithm)
   }
 
   async #signingKey(hooks: IssuingHooks<User>, payload: JwtPayload, rules: SignRules): Promise<KeyObject> {
@@ -239,7 +253,8 @@ export class TokenIssuer<User> {
       scopesName: c.get('scopesName', ctx),
       revocation: c.get('revocationEnabled', ctx),
       csrf: c.get('cookieSet', ctx) && c.get('cookieCsrfProtect', ctx),
-      key: this.#keys.compiled(ctx).signKey,
+      // With a ring or a jwksUri the key settings are not used (and may be empty).
+      key: this.#keys.source === undefined ? this.#keys.compiled(ctx).signKey : undefined,
     }
     const registered = ['exp']
     if (rules.issuer) registered.push('iss')

@@ -43,8 +43,8 @@ export interface VerifyRules {
   readonly revocation: boolean
   readonly audience: string | string[] | null
   readonly issuer: string | null
-  /** The verification key of these settings. */
-  readonly key: KeyObject
+  /** The verification key of these settings (undefined with a key ring or a jwksUri: picked by `kid`). */
+  readonly key: KeyObject | undefined
 }
 
 /** What one `verify()` call may change (the options of `verifyToken`). @internal */
@@ -80,7 +80,7 @@ export class TokenVerifier {
       revocation: config.get('revocationEnabled', ctx) && config.get('revocationChecks', ctx) !== 'refresh',
       audience: config.get('claimAud', ctx),
       issuer: config.get('claimIss', ctx),
-      key: keys.compiled(ctx).verifyKey,
+      key: keys.source === undefined ? keys.compiled(ctx).verifyKey : undefined,
     }))
   }
 
@@ -151,23 +151,33 @@ export class TokenVerifier {
     options: VerifyOptions,
     secrets: VerifierHost,
   ): JwtPayload | Promise<JwtPayload> {
+    const source = this.#keys.source
+    if (source !== undefined) {
+      // The key the token's kid names, with its own algorithm: never another key, never the
+      // token's alg (a ring of RS256 keys refuses an HS256 token signed with a public key).
+      const found = source.keyFor(token)
+      if (isThenable(found)) {
+        return found.then((key) => this.#verifyWith(token, key.verifyKey, key.algorithm, rules, options, secrets))
+      }
+      return this.#verifyWith(token, found.verifyKey, found.algorithm, rules, options, secrets)
+    }
     if (rules.userSecretEnabled) {
       const userId = decodeUnverified(token)[rules.userIdKey]
       return this.#keys
         .userKey(secrets, userId, rules.algorithm, false, false)
-        .then((key) => this.#verifyWith(token, key, rules, options, secrets))
+        .then((key) => this.#verifyWith(token, key, rules.algorithm, rules, options, secrets))
     }
-    return this.#verifyWith(token, rules.key, rules, options, secrets)
+    return this.#verifyWith(token, rules.key!, rules.algorithm, rules, options, secrets)
   }
 
   #verifyWith(
     token: string,
     key: KeyObject,
+    algorithm: Algorithm,
     rules: VerifyRules,
     options: VerifyOptions,
     host: VerifierHost,
   ): JwtPayload | Promise<JwtPayload> {
-    const { algorithm } = rules
     const now = rules.clock()
     const cache = this.#cache
     let payload = cache?.get(token, key, algorithm, now)

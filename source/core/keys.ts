@@ -135,7 +135,13 @@ function warnAboutSecret(algorithm: Algorithm, key: KeyObject, fromPlainPath: bo
   }
 }
 
-function checkKeyType(key: KeyObject, algorithm: Algorithm): void {
+/**
+ * Checks that an asymmetric key fits its algorithm (RSA of 2048 bits or more, or the EC curve of
+ * ES256/384/512). @internal
+ *
+ * @throws Error naming what is wrong (never the key).
+ */
+export function checkKeyType(key: KeyObject, algorithm: Algorithm): void {
   const type = key.asymmetricKeyType
   const family = algorithm.slice(0, 2)
   if (family === 'ES') {

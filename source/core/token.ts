@@ -48,10 +48,32 @@ const SIGN_OPTIONS = Object.freeze(
   ),
 ) as Readonly<Record<Algorithm, { withIat: jwt.SignOptions; withoutIat: jwt.SignOptions }>>
 
-/** Signs a payload. The payload is copied by jsonwebtoken, never mutated. */
-export function signToken(payload: JwtPayload, key: KeyObject, algorithm: Algorithm): string {
-  const options = SIGN_OPTIONS[algorithm]
-  return jwt.sign(payload, key, 'iat' in payload ? options.withIat : options.withoutIat)
+/** Frozen jsonwebtoken sign options of one key (its `kid` in the header): with and without jsonwebtoken's own `iat`. */
+export interface SignOptions {
+  // jsonwebtoken's SignOptions, typed as objects: the published .d.ts must not need @types/jsonwebtoken.
+  readonly withIat: object
+  readonly withoutIat: object
+}
+
+/**
+ * The sign options of a key that writes `kid` into the header (built once per key, at start-up or
+ * by `rotateKeys`). @internal
+ */
+export function signOptionsFor(algorithm: Algorithm, kid: string): SignOptions {
+  return Object.freeze({
+    withIat: Object.freeze({ algorithm, keyid: kid }),
+    withoutIat: Object.freeze({ algorithm, keyid: kid, noTimestamp: true }),
+  })
+}
+
+/**
+ * Signs a payload. The payload is copied by jsonwebtoken, never mutated.
+ *
+ * @param options - the key's options from `signOptionsFor` (a `kid` in the header); none: no `kid`.
+ */
+export function signToken(payload: JwtPayload, key: KeyObject, algorithm: Algorithm, options?: SignOptions): string {
+  const chosen = options ?? SIGN_OPTIONS[algorithm]
+  return jwt.sign(payload, key, ('iat' in payload ? chosen.withIat : chosen.withoutIat) as jwt.SignOptions)
 }
 
 /** Codes of failures that concern the token's structure or signature rather than a claim. */
@@ -60,6 +82,7 @@ export const DECODE_FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'ERR_JWT_INVALID_SIGNATURE',
   'ERR_JWT_INVALID_ALGORITHM',
   'ERR_JWT_INVALID_CLAIM_TYPE',
+  'ERR_JWT_UNKNOWN_KID',
 ])
 
 function badClock(value: unknown): InvalidConfiguration {
@@ -154,6 +177,23 @@ function payloadIsObjectText(token: string): boolean {
   const start = token.indexOf('.') + 1
   if (token.charCodeAt(start) === 101) return true
   return isObject(decodeSegment(token.slice(start, token.indexOf('.', start))))
+}
+
+/**
+ * The `kid` of a token's header, before anything is verified (to pick the key of a ring).
+ *
+ * @throws InvalidToken: `ERR_JWT_MALFORMED` for a header that is no JSON object,
+ *   `ERR_JWT_UNKNOWN_KID` when it names no key (no `kid`, or one that is not a non-empty string).
+ */
+export function headerKid(token: string): string {
+  const dot = token.indexOf('.')
+  const header = dot > 0 ? decodeSegment(token.slice(0, dot)) : undefined
+  if (!isObject(header)) throw classify(token, undefined)
+  const kid = header.kid
+  if (typeof kid !== 'string' || kid === '') {
+    throw tokenError('ERR_JWT_UNKNOWN_KID', 'The token names no key (kid).')
+  }
+  return kid
 }
 
 /** Reads the payload without verifying anything (for per-user secret lookup). */

@@ -14,6 +14,7 @@ import {
   KoaJwtError,
   RevokedToken,
   StoreUnavailable,
+  KeysUnavailable,
   Unauthorized,
 } from '../errors'
 import { endpointOfRequest, instances, type InstanceParts } from '../registry'
@@ -120,6 +121,7 @@ export function toUnauthorized(error: unknown, debug: boolean): KoaJwtError {
   if (
     error instanceof RevokedToken ||
     error instanceof StoreUnavailable ||
+    error instanceof KeysUnavailable ||
     error instanceof HandlerFailed ||
     error instanceof CSRFError
   ) {
@@ -147,9 +149,12 @@ export interface FailureOptions {
 
 /** A failed check: a redirect when the route asks for one, else the error, as a library error. */
 function refuse(ctx: Context, parts: InstanceParts, failure: FailureOptions, error: unknown): void {
-  // A store that fails is the server's 503, and a failed CSRF check a request the page did not
-  // make (or made without its value): sending the user to the login page would not help.
-  if (failure.redirectOnFail && !(error instanceof StoreUnavailable) && !(error instanceof CSRFError)) {
+  // A store (or a key set) that fails is the server's 503, and a failed CSRF check a request the
+  // page did not make (or made without its value): sending the user to the login page would not help.
+  if (
+    failure.redirectOnFail &&
+    !(error instanceof StoreUnavailable || error instanceof KeysUnavailable || error instanceof CSRFError)
+  ) {
     const target = failure.redirectUrl ?? parts.config.get('loginRedirectUrl', ctx)
     if (target) return ctx.redirect(target)
   }

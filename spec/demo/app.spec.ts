@@ -317,6 +317,7 @@ describe('demo: createDemoApp()', () => {
       'POST /account/password',
       'GET /admin/audit',
       'GET /app',
+      'GET /openapi.json',
     ])
     expect(res.body.page).to.equal(
       'GET /app is a login page for a browser: tokens in HttpOnly cookies, the CSRF header on every ' +
