@@ -142,7 +142,7 @@ const BUILT_INS: readonly BuiltIn[] = [
       return {
         summary: 'Verify the access token',
         description: 'Answers whether the access token of the request is valid, and if not why.',
-        security: c.accessSecurity(),
+        security: c.accessSecurity('GET'),
         responses: {
           '200': c.json('The token is valid.', c.object('Verified', 'A valid token.', 'valid', { const: true })),
           '400': c.failure(
@@ -163,7 +163,7 @@ const BUILT_INS: readonly BuiltIn[] = [
     describe: (c) => ({
       summary: 'The logged-in user',
       description: 'The user of the access token, from the retrieveUser handler (plus the keys of Responses#extendRetrieveUser).',
-      security: c.accessSecurity(),
+      security: c.accessSecurity('GET'),
       responses: {
         '200': c.json(
           'The user.',
@@ -187,7 +187,7 @@ const BUILT_INS: readonly BuiltIn[] = [
         description:
           'A new access token for the access token of the request (an expired one is accepted) and its refresh token.' +
           (c.setting('refreshRotation') ? ' With refreshRotation, also a new refresh token; the one sent is retired.' : ''),
-        security: c.accessSecurity(),
+        security: c.accessSecurity('POST'),
         responses: {
           '200': {
             ...c.json(
@@ -216,7 +216,7 @@ const BUILT_INS: readonly BuiltIn[] = [
       summary: 'Log out',
       description:
         'Revokes the access token of the request (an expired one is accepted) and the other tokens of its login; with everywhere: true, every token of the user.',
-      security: c.accessSecurity(),
+      security: c.accessSecurity('POST'),
       requestBody: body(
         c.object('LogoutRequest', 'Where to log out.', 'everywhere', { type: 'boolean', default: false }, false),
         false,

@@ -154,6 +154,26 @@ describe('Initialize#openapi()', () => {
       expect(doc.paths['/auth']?.post?.responses?.['200']?.headers).to.have.property('Set-Cookie')
     })
 
+    it('with cookieCsrfProtect: the CSRF header beside the cookie on the unsafe methods only', async () => {
+      const { jwt } = buildApp({
+        ...refreshStore(new Map()),
+        cookieSet: true,
+        cookieCsrfProtect: true,
+        csrfHeaderName: 'x-xsrf',
+        revocationEnabled: true,
+      })
+      const doc = jwt.openapi()
+      await validate(doc)
+      expect(doc.components.securitySchemes?.['csrf']).to.deep.include({ type: 'apiKey', in: 'header', name: 'x-xsrf' })
+      expect(doc.paths['/auth/refresh']?.post?.security).to.deep.equal([{ cookie: [], csrf: [] }])
+      expect(doc.paths['/auth/logout']?.post?.security).to.deep.equal([{ cookie: [], csrf: [] }])
+      expect(doc.paths['/auth/verify']?.get?.security).to.deep.equal([{ cookie: [] }])
+      expect(doc.paths['/auth/me']?.get?.security).to.deep.equal([{ cookie: [] }])
+      // Off: no CSRF scheme at all.
+      const plain = buildApp({ ...refreshStore(new Map()), cookieSet: true }).jwt.openapi()
+      expect(plain.components.securitySchemes).to.not.have.property('csrf')
+    })
+
     it('describes split cookies, then the query string and the header when the sources are not strict', async () => {
       const { jwt } = buildApp({
         ...refreshStore(new Map()),

@@ -167,9 +167,11 @@ export class Components {
 
   /**
    * How the access token may come, in the order the library looks (docs/cookies.md): the cookie(s)
-   * in cookie mode, the query string, the header; a strict source ends the list.
+   * in cookie mode, the query string, the header; a strict source ends the list. With
+   * `cookieCsrfProtect`, the cookie alternative of an operation whose `method` is one of
+   * `csrfMethods` also needs the CSRF header.
    */
-  accessSecurity(): OpenApiSecurityRequirement[] {
+  accessSecurity(method?: string): OpenApiSecurityRequirement[] {
     const alternatives: OpenApiSecurityRequirement[] = []
     if (this.setting('cookieSet')) {
       const split = this.setting('cookieSplit')
@@ -190,7 +192,23 @@ export class Components {
           description: 'The signature of the access token (cookieSplit).',
         }
       }
-      alternatives.push(split ? { cookie: [], cookieSignature: [] } : { cookie: [] })
+      const cookie: OpenApiSecurityRequirement = split ? { cookie: [], cookieSignature: [] } : { cookie: [] }
+      const csrf =
+        this.setting('cookieCsrfProtect') &&
+        method !== undefined &&
+        this.setting('csrfMethods').includes(method.toUpperCase())
+      if (csrf) {
+        this.securitySchemes['csrf'] = {
+          type: 'apiKey',
+          in: 'header',
+          name: this.setting('csrfHeaderName'),
+          description:
+            `CSRF double submit, with a token from the cookies on ${this.setting('csrfMethods').join(', ')}: ` +
+            `the value of the ${this.setting('cookieCsrfAccessName')} cookie ` +
+            `(of the ${this.setting('cookieCsrfRefreshName')} cookie on the refresh endpoint).`,
+        }
+      }
+      alternatives.push(csrf ? { ...cookie, csrf: [] } : cookie)
       if (this.setting('cookieStrict')) return alternatives
     }
     if (this.setting('queryStringSet')) {

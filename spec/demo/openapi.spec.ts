@@ -43,7 +43,9 @@ describe('demo: GET /openapi.json', () => {
       '/account/password',
       '/admin/audit',
     ])
-    expect(document.security).to.deep.equal([{ bearer: [] }])
+    // Cookie mode, not strict: the access cookie (the login page), then the header (API clients).
+    expect(document.security).to.deep.equal([{ cookie: [] }, { bearer: [] }])
+    expect(document.paths['/auth/logout']?.post?.security).to.deep.equal([{ cookie: [], csrf: [] }, { bearer: [] }])
     expect(document.components.schemas?.['Credentials']).to.deep.include({ required: ['username', 'password'] })
   })
 
