@@ -13,11 +13,14 @@
  * BENCH_ROUNDS, BENCH_CONNECTIONS, BENCH_ONLY (regular expression on scenario ids; raw Koa is
  * always kept), BENCH_NO_PIN=1, BENCH_REBUILD=1, BENCH_REUSE_SERVERS=1, BENCH_PAIRED=1,
  * BENCH_PAIR_BLOCKS, BENCH_PAIR_SLICE, BENCH_NO_PAIRS=1 (the interleaved target pairs run after the
- * rounds). See bench/README.md.
+ * rounds), BENCH_CLUSTER_CPUS and BENCH_REDIS_CPUS (taskset CPU lists of a cluster's processes and
+ * of the redis-server). See bench/README.md.
  *
- * Every server is a child process on 127.0.0.1, pinned to CPU 1 with taskset when available; the
- * load generator (autocannon, in this process) is pinned to CPU 0. Children are stopped by PID at
- * the end, on errors and on SIGINT/SIGTERM; they also exit by themselves when this process dies.
+ * Every server is a child process on 127.0.0.1, pinned to CPU 1 with taskset when available (a
+ * cluster's processes to every CPU but the load generator's); the load generator (autocannon, in
+ * this process) is pinned to CPU 0. The Redis scenarios share one redis-server started by this
+ * process (pinned like a cluster). Children are stopped by PID at the end, on errors and on
+ * SIGINT/SIGTERM; they also exit by themselves when this process dies.
  */
 const { spawn } = require('node:child_process')
 const { execFileSync } = require('node:child_process')
@@ -38,10 +41,12 @@ const {
   mean,
   pinProcess,
   pinnedNode,
+  REVOKED_JTI,
   tasksetPath,
   typicalPayload,
 } = require('./lib/common')
-const { KINDS, LOGIN_BODY, allScenarios } = require('./lib/scenarios')
+const { redisUnavailable, startRedis } = require('./lib/redis')
+const { KINDS, LOGIN_BODY, REFRESH_CYCLE, allScenarios } = require('./lib/scenarios')
 
 const argv = process.argv.slice(2)
 const MODE = argv.includes('--profile')
@@ -71,6 +76,12 @@ const CONFIG = Object.freeze({
   sampleInt: QUICK ? 100 : 250,
   pause: QUICK ? 20 : 500,
   serverCpu: 1,
+  // The processes of a cluster scenario, and the redis-server: every CPU but the load generator's
+  // (CPU 1 alone on a 2-CPU machine, where they share it with the server under load).
+  serverCpus:
+    process.env.BENCH_CLUSTER_CPUS ||
+    (require('node:os').cpus().length > 2 ? `1-${require('node:os').cpus().length - 1}` : '1'),
+  redisCpus: process.env.BENCH_REDIS_CPUS || null,
   loadCpu: 0,
   // New server processes every round: identical servers differ by up to ~15% from process to
   // process, so each round samples other processes. Off in quick runs (start-up time).
@@ -178,11 +189,16 @@ function startServer(scenario, token, nodeArgs = []) {
   // Started on every CPU (start-up of ~20 processes is the slow part of a quick run), then every
   // thread is pinned to the server CPU once the server is ready, before any load.
   const script = path.join(BENCH, 'servers', 'server.js')
+  const env = { ...process.env, NODE_ENV: 'production', BENCH_TOKEN: token }
+  let redisPrefix = null
+  if (scenario.redis) {
+    if (!redis) return Promise.reject(new Error('no redis-server for a Redis scenario'))
+    // A prefix per server (the workers of a cluster share it): its keys are dropped when it retires.
+    redisPrefix = `bench-${process.pid}-${++redisServers}:`
+    Object.assign(env, { BENCH_REDIS_URL: redis.url, BENCH_REDIS_PREFIX: redisPrefix })
+  }
   const child = track(
-    spawn(process.execPath, [...nodeArgs, script, scenario.kind, scenario.alg], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_ENV: 'production', BENCH_TOKEN: token },
-    }),
+    spawn(process.execPath, [...nodeArgs, script, scenario.kind, scenario.alg], { stdio: ['pipe', 'pipe', 'pipe'], env }),
     scenario.id,
   )
   let stderr = ''
@@ -209,11 +225,23 @@ function startServer(scenario, token, nodeArgs = []) {
       if (line === undefined) return
       clearTimeout(timeout)
       const info = JSON.parse(line.slice(6))
-      if (tasksetPath() && !pinProcess(child.pid, CONFIG.serverCpu)) {
-        reject(new Error(`could not pin the server to CPU ${CONFIG.serverCpu}`))
+      // A cluster: the primary and its workers, on every server CPU.
+      const pids = info.pids ?? [child.pid]
+      const cpus = pids.length > 1 ? CONFIG.serverCpus : String(CONFIG.serverCpu)
+      if (tasksetPath() && !pids.every((pid) => pinProcess(pid, cpus))) {
+        reject(new Error(`could not pin the server to CPU ${cpus}`))
         return
       }
-      const server = { child, port: info.port, notes: info.notes, stderr: () => stderr, exit: null }
+      const server = {
+        child,
+        port: info.port,
+        notes: info.notes,
+        stderr: () => stderr,
+        exit: null,
+        redisPrefix,
+        // Whose CPU time is the server's: its processes, and the redis-server of a Redis scenario.
+        cpuPids: scenario.redis ? [...pids, redis.pid] : pids,
+      }
       // A server that dies before the harness stops it is reported (its rows FAIL anyway).
       child.once('exit', (code, signal) => {
         if (stopping || server.retired) return
@@ -242,6 +270,19 @@ function request(port, { method = 'GET', path: target, headers = {}, body }) {
   })
 }
 
+/** The redis-server of the Redis scenarios (bench/lib/redis.js), when one is selected. */
+let redis = null
+let redisServers = 0
+
+/** Starts the redis-server unless it runs; pinned to CONFIG.redisCpus, else the server CPUs. */
+async function ensureRedis() {
+  if (redis) return redis
+  const cpus = tasksetPath() ? CONFIG.redisCpus ?? CONFIG.serverCpus : null
+  redis = await startRedis({ track, cpus })
+  log(`redis-server ${redis.version} on 127.0.0.1:${redis.port} (pid ${redis.pid}${redis.cpus ? `, CPU ${redis.cpus}` : ''})`)
+  return redis
+}
+
 /** Changes one character in the middle of the signature (the last one may only hold padding bits). */
 function tamper(token) {
   const cut = token.lastIndexOf('.')
@@ -261,6 +302,56 @@ function loadRequest(scenario, token) {
     : { method: 'GET', path: scenario.path, headers: { authorization: `Bearer ${token}` } }
 }
 
+/** POST /auth/refresh with an access token and a refresh token (JSON body). */
+function refreshRequest(accessToken, refreshToken) {
+  return {
+    method: 'POST',
+    path: '/auth/refresh',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+    body: JSON.stringify({ refresh_token: refreshToken }),
+  }
+}
+
+/** `{ access_token, refresh_token }` of a JSON answer, or undefined. */
+function issuedTokens(body) {
+  try {
+    const { access_token: access, refresh_token: refresh } = JSON.parse(body)
+    return typeof access === 'string' && typeof refresh === 'string' ? { access, refresh } : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * The requests of a refresh scenario, for autocannon's `requests`: per connection, a cycle of one
+ * login then REFRESH_CYCLE - 1 refreshes, each sent with the tokens of the previous answer (kept in
+ * the connection's context, which autocannon clears at the end of every cycle). A refresh answered
+ * anything but 200 drops the tokens: the next request is a login again (counted in `tally`).
+ */
+function refreshCycle(tally) {
+  const keep = (status, body, context) => {
+    const tokens = status === 200 ? issuedTokens(body) : undefined
+    context.tokens = tokens
+    return tokens !== undefined
+  }
+  const login = {
+    ...loadRequest({ method: 'POST', path: '/auth' }),
+    onResponse: (status, body, context) => keep(status, body, context),
+  }
+  const refresh = {
+    method: 'POST',
+    path: '/auth/refresh',
+    // No tokens (a login or a refresh that failed): back to the login, at the head of the cycle.
+    setupRequest: (request, context) =>
+      context.tokens ? { ...request, ...refreshRequest(context.tokens.access, context.tokens.refresh) } : null,
+    onResponse: (status, body, context) => {
+      if (keep(status, body, context)) tally.refreshes++
+      else tally.relogins++
+    },
+  }
+  return [login, ...Array.from({ length: REFRESH_CYCLE - 1 }, () => refresh)]
+}
+
 /**
  * Checks that a server answers what the scenario promises: 200 `{ ok: true }` with the token
  * (a valid signed token for POST /auth), 401 with a tampered token or without a header.
@@ -270,17 +361,36 @@ function loadRequest(scenario, token) {
 async function selfCheck(scenario, port, token) {
   const problems = []
   const main = await request(port, loadRequest(scenario, token))
+  const jsonwebtoken = require('jsonwebtoken')
+  const { signKey, verifyKey } = keyObjects(scenario.alg)
+  /** The payload of an issued access token, checked (a problem noted when unexpected). */
+  const checkIssued = (accessToken, where) => {
+    const issued = jsonwebtoken.verify(accessToken, verifyKey, { algorithms: [scenario.alg] })
+    if (issued.user_id !== 1 || !isDeepStrictEqual(issued.scopes, [...SCOPES])) {
+      problems.push(`${where} issued an unexpected payload ${JSON.stringify(issued)}`)
+    }
+  }
   if (main.status !== 200) problems.push(`expected 200, got ${main.status} ${main.body.slice(0, 200)}`)
   else if (scenario.signs) {
-    const body = JSON.parse(main.body)
-    const jsonwebtoken = require('jsonwebtoken')
-    const { verifyKey } = keyObjects(scenario.alg)
-    const issued = jsonwebtoken.verify(body.access_token, verifyKey, { algorithms: [scenario.alg] })
-    if (issued.user_id !== 1 || !isDeepStrictEqual(issued.scopes, [...SCOPES])) {
-      problems.push(`POST /auth issued an unexpected payload ${JSON.stringify(issued)}`)
+    checkIssued(JSON.parse(main.body).access_token, 'POST /auth')
+    if (scenario.rotates) {
+      // A login answers a refresh token, and one refresh with it answers a new pair.
+      const login = issuedTokens(main.body)
+      const refreshed = login && (await request(port, refreshRequest(login.access, login.refresh)))
+      const next = refreshed?.status === 200 ? issuedTokens(refreshed.body) : undefined
+      if (!login) problems.push(`POST /auth answered no refresh token: ${main.body.slice(0, 200)}`)
+      else if (!next) problems.push(`POST /auth/refresh got ${refreshed.status} ${refreshed.body.slice(0, 200)}`)
+      else if (next.refresh === login.refresh) problems.push('POST /auth/refresh answered the same refresh token (no rotation)')
+      else checkIssued(next.access, 'POST /auth/refresh')
     }
   } else if (!isDeepStrictEqual(JSON.parse(main.body), { ok: true })) {
     problems.push(`unexpected body ${main.body.slice(0, 200)}`)
+  }
+  if (scenario.revokes) {
+    // The server revoked this token id before READY: the revocation check must refuse it.
+    const revoked = jsonwebtoken.sign({ ...jsonwebtoken.decode(token), jti: REVOKED_JTI }, signKey, { algorithm: scenario.alg })
+    const refused = await request(port, { path: scenario.path, headers: { authorization: `Bearer ${revoked}` } })
+    if (refused.status !== 401) problems.push(`a revoked token got ${refused.status}, expected 401`)
   }
   if (scenario.verifies) {
     const headers = { authorization: `Bearer ${tamper(token)}` }
@@ -315,11 +425,21 @@ function processCpuSeconds(pid) {
   }
 }
 
-/** Runs autocannon against a server for `seconds`. */
+/** CPU seconds used so far by the processes of a server (and its redis-server), or NaN. */
+function serverCpuSeconds(server) {
+  return (server.cpuPids ?? [server.child.pid]).reduce((n, pid) => n + processCpuSeconds(pid), 0)
+}
+
+/**
+ * Runs autocannon against a server for `seconds`. A refresh scenario sends autocannon's dynamic
+ * requests (refreshCycle); its measurement also counts the refreshes and the re-logins.
+ */
 function runLoad(scenario, server, token, seconds) {
   const autocannon = require('autocannon')
   const spec = loadRequest(scenario, token)
-  const serverCpu0 = processCpuSeconds(server.child.pid)
+  const tally = { refreshes: 0, relogins: 0 }
+  const requests = scenario.refreshes ? { requests: refreshCycle(tally) } : {}
+  const serverCpu0 = serverCpuSeconds(server)
   const genCpu0 = process.cpuUsage()
   const started = process.hrtime.bigint()
   return new Promise((resolve, reject) => {
@@ -329,6 +449,7 @@ function runLoad(scenario, server, token, seconds) {
         method: spec.method,
         headers: spec.headers,
         body: spec.body,
+        ...requests,
         connections: CONFIG.connections,
         pipelining: 1,
         duration: seconds,
@@ -352,9 +473,10 @@ function runLoad(scenario, server, token, seconds) {
           timeouts: result.timeouts,
           non2xx: result.non2xx,
           statusCodes,
-          serverCpu: (processCpuSeconds(server.child.pid) - serverCpu0) / wall,
-          serverCpuSeconds: processCpuSeconds(server.child.pid) - serverCpu0,
+          serverCpu: (serverCpuSeconds(server) - serverCpu0) / wall,
+          serverCpuSeconds: serverCpuSeconds(server) - serverCpu0,
           genCpu: (gen.user + gen.system) / 1e6 / wall,
+          ...(scenario.refreshes ? tally : {}),
         })
       },
     )
@@ -374,13 +496,28 @@ function signTokens(algs) {
   return { payload, tokens }
 }
 
+/** Scenarios left out of this run, with the reason (shown in the report's notes). */
+const skipped = []
+
 function selectScenarios() {
-  const all = allScenarios()
   const only = process.env.BENCH_ONLY
-  if (!only) return all
-  const pattern = new RegExp(only)
-  return all.filter((s) => s.kind === 'koa-raw' || pattern.test(s.id))
+  const pattern = only ? new RegExp(only) : null
+  const selected = allScenarios().filter((s) => !pattern || s.kind === 'koa-raw' || pattern.test(s.id))
+  // Without redis-server (or the client package), the Redis scenarios are skipped, not failed.
+  const unavailable = selected.some((s) => s.redis) ? redisUnavailable() : null
+  if (unavailable === null) return selected
+  const left = selected.filter((s) => s.redis).map((s) => s.id)
+  skipped.push(`skipped ${left.join(', ')}: ${unavailable}`)
+  log(`SKIPPED the Redis scenarios (${left.length}): ${unavailable}`)
+  return selected.filter((s) => !s.redis)
 }
+
+/**
+ * The warm-up of a scenario: `seconds` per process. Each worker of a cluster compiles its code on
+ * its own and gets a share of the requests, so a cluster is warmed up as long as all of its
+ * workers would be one by one (with 1 s, three cold workers on one CPU served a third of a warm one).
+ */
+const warmupSeconds = (scenario, seconds) => seconds * scenario.workers
 
 /** Requests per CPU-second of the server: what one request costs, whatever else ran on its CPU. */
 const efficiency = (m) => (m.serverCpuSeconds > 0 ? m.requests / m.serverCpuSeconds : NaN)
@@ -462,6 +599,49 @@ const TARGETS = [
   },
   { a: 'kit-auth HS256', b: 'koa-raw', min: 0.5, label: 'POST /auth vs raw Koa' },
   {
+    a: 'kit-protected-redis HS256',
+    b: 'kit-protected HS256',
+    min: 0.85,
+    label: 'protected() with revocation on Redis (revocation mirror live) vs protected() without revocation',
+    latency: true,
+  },
+  {
+    a: 'kit-protected-redis-lookup HS256',
+    b: 'kit-protected HS256',
+    min: null,
+    label: '(info) protected() with revocation on Redis, per-request lookup (revocationMirror: false), vs without revocation',
+    info: true,
+    pair: true,
+    latency: true,
+  },
+  {
+    a: 'kit-auth-rotation-redis HS256',
+    b: 'kit-auth-rotation-memory HS256',
+    min: null,
+    label: '(info) POST /auth with refresh tokens and rotation: RedisStore vs MemoryStore',
+    info: true,
+    pair: true,
+    latency: true,
+  },
+  {
+    a: 'kit-refresh-redis HS256',
+    b: 'kit-refresh-memory HS256',
+    min: null,
+    label: `(info) POST /auth/refresh with rotation (1 login per ${REFRESH_CYCLE} requests): RedisStore vs MemoryStore`,
+    info: true,
+    pair: true,
+    latency: true,
+  },
+  {
+    a: 'kit-protected-redis-cluster3 HS256',
+    b: 'kit-protected-redis HS256',
+    min: null,
+    label: '(info) three processes (node:cluster, one port) vs one: protected() with revocation on Redis',
+    info: true,
+    pair: true,
+    latency: true,
+  },
+  {
     a: 'kit-auth HS256',
     b: 'login-handwritten HS256',
     min: 0.95,
@@ -526,18 +706,28 @@ const TARGETS = [
 ]
 
 async function runHttp() {
-  const scenarios = selectScenarios()
+  let scenarios = selectScenarios()
+  if (scenarios.some((s) => s.redis)) {
+    try {
+      await ensureRedis()
+    } catch (error) {
+      // A redis-server that does not start skips the Redis scenarios, as a missing one does.
+      skipped.push(`skipped the Redis scenarios: ${error.message}`)
+      log(`SKIPPED the Redis scenarios: ${error.message}`)
+      scenarios = scenarios.filter((s) => !s.redis)
+    }
+  }
   const algs = [...new Set(scenarios.map((s) => s.alg))]
   const { payload, tokens } = signTokens(algs)
   const fresh = CONFIG.freshServers
   const gaps = (CONFIG.rounds + 1) * (CONFIG.pause / 1000 + 0.15)
   const warmups = fresh ? CONFIG.rounds : 1
   const pairedSlots = CONFIG.paired ? scenarios.filter((sc) => sc.kind !== 'koa-raw').length : 0
-  const perRun = warmups * CONFIG.warmup + CONFIG.rounds * CONFIG.duration + gaps
+  const perRun = CONFIG.rounds * CONFIG.duration + gaps
   const perBlock =
     4 * (CONFIG.pairSlice + CONFIG.pause / 5000 + 0.05) + (CONFIG.pairFresh ? 2 * CONFIG.pairWarmup + 1 : 0)
   const budget =
-    scenarios.length * perRun + pairedSlots * CONFIG.rounds * (CONFIG.duration + CONFIG.pause / 1000) + warmups * 15
+    scenarios.reduce((n, s) => n + perRun + warmups * warmupSeconds(s, CONFIG.warmup), 0) + pairedSlots * CONFIG.rounds * (CONFIG.duration + CONFIG.pause / 1000) + warmups * 15
     + (CONFIG.pairs ? pairTargets().length * CONFIG.pairBlocks * perBlock : 0)
   // The watchdog also allows every judged target its extra blocks.
   const extraBlocks = Math.max(0, CONFIG.pairMaxBlocks - CONFIG.pairBlocks)
@@ -589,7 +779,7 @@ async function runHttp() {
       checkInterrupted()
       const entry = state.get(s.id)
       if (entry.problems.length > 0 || !entry.server) continue
-      entry.warmup = await runLoad(s, entry.server, tokens[s.alg], CONFIG.warmup)
+      entry.warmup = await runLoad(s, entry.server, tokens[s.alg], warmupSeconds(s, CONFIG.warmup))
       await sleep(CONFIG.pause)
     }
   }
@@ -627,9 +817,14 @@ async function runHttp() {
   const pairs = CONFIG.pairs ? await runPairs(state, tokens) : []
   loadAverages.end = loadAverage()
   log('stopping servers ...')
+  stopping = true
+  const servers = [...children.values()].filter(({ label }) => label !== 'redis-server')
+  await Promise.all(servers.map(({ child }) => stopChild(child)))
+  // The redis-server last (SIGKILL by PID, its directory removed), once no server uses it.
+  await redis?.stop()
   await stopAll()
   clearTimeout(watchdog)
-  return { scenarios, state, payload, pairs }
+  return { scenarios, state, payload, pairs, skipped, redis: redisInfo() }
 }
 
 /** The id of the scenario a target compares with (`koa-raw` = raw Koa with the same token). */
@@ -662,7 +857,7 @@ async function runPairs(state, tokens) {
       for (const [i, e] of entries.entries()) {
         const problems = await selfCheck(e.scenario, servers[i].port, tokens[e.scenario.alg])
         if (problems.length > 0) throw new Error(`${e.scenario.id}: ${problems.join('; ')}`)
-        await runLoad(e.scenario, servers[i], tokens[e.scenario.alg], CONFIG.pairWarmup)
+        await runLoad(e.scenario, servers[i], tokens[e.scenario.alg], warmupSeconds(e.scenario, CONFIG.pairWarmup))
       }
     } catch (error) {
       await done()
@@ -714,7 +909,14 @@ const pick = (m) => ({
   serverCpuSeconds: m.serverCpuSeconds,
   errors: m.errors,
   non2xx: m.non2xx,
+  p99: m.p99,
+  ...(m.relogins !== undefined ? { relogins: m.relogins } : {}),
 })
+
+/** What the report says of the redis-server, or null when none ran. */
+function redisInfo() {
+  return redis ? { version: redis.version, cpus: redis.cpus } : null
+}
 
 /** Two-sided 90% Student t quantiles by degrees of freedom (1..30; beyond: the normal 1.645). */
 const T90 = [
@@ -744,8 +946,13 @@ function pairStats(pair) {
       (sum(s, 'b', (x) => x.requests) / sum(s, 'b', (x) => x.serverCpuSeconds)),
   )
   const bad = pair.blocks.flat().reduce((n, x) => n + x.errors + x.non2xx, 0)
+  const relogins = pair.blocks.flat().reduce((n, x) => n + (x.relogins ?? 0), 0)
+  const p99 = (side) => mean(pair.blocks.flat().filter((x) => x.side === side && Number.isFinite(x.p99)).map((x) => x.p99))
   const rps = geometric(blockRatios)
   return {
+    relogins,
+    p99a: p99('a'),
+    p99b: p99('b'),
     blockRatios,
     value: rps.value,
     low: rps.low,
@@ -757,17 +964,20 @@ function pairStats(pair) {
   }
 }
 
-/** Stops a server the harness is done with (not reported as an unexpected exit). */
+/** Stops a server the harness is done with (not reported as an unexpected exit), drops its Redis keys. */
 async function retire(server) {
   server.retired = true
   await stopChild(server.child)
+  if (server.redisPrefix && redis) {
+    await redis.dropPrefix(server.redisPrefix).catch((error) => log(`could not drop ${server.redisPrefix}*: ${error.message}`))
+  }
 }
 
 /**
  * Renders the HTTP results. `run` describes the run (config, load averages, quick, pinned), so that
  * saved results (bench/results/latest.json) can be rendered again with `--report`.
  */
-function renderHttp({ scenarios, state, payload, pairs }, run) {
+function renderHttp({ scenarios, state, payload, pairs, skipped: left = [], redis: redisRun = null }, run) {
   const { config, loads } = run
   const rawRef = pooledRaw(state, config.rounds)
   const ratio = (a, b, metric = throughput) => meanRatio(a, b, metric, config.rounds)
@@ -787,7 +997,7 @@ function renderHttp({ scenarios, state, payload, pairs }, run) {
     'Status',
   ]
   const rows = []
-  const notes = []
+  const notes = [...left]
   for (const s of scenarios) {
     const entry = state.get(s.id)
     const measured = entry.rounds.filter(Boolean)
@@ -800,6 +1010,15 @@ function renderHttp({ scenarios, state, payload, pairs }, run) {
     }
     for (const m of measured) {
       if (m.non2xx > 0) notes.push(`${s.id}: status codes ${JSON.stringify(m.statusCodes)}`)
+    }
+    if (s.refreshes && complete) {
+      const refreshes = measured.reduce((n, m) => n + m.refreshes, 0)
+      const relogins = measured.reduce((n, m) => n + m.relogins, 0)
+      const total = measured.reduce((n, m) => n + m.requests, 0)
+      notes.push(
+        `${s.id}: ${formatInt(refreshes)} refreshes answered 200 of ${formatInt(total)} requests in the rounds ` +
+          `(the rest logins, one per connection every ${REFRESH_CYCLE} requests); ${relogins} refreshes refused (each followed by a new login)`,
+      )
     }
     for (const problem of entry.problems) notes.push(`${s.id}: FAIL: ${problem}`)
     if (entry.server?.exit) notes.push(`${s.id}: server ${entry.server.exit}`)
@@ -845,6 +1064,7 @@ function renderHttp({ scenarios, state, payload, pairs }, run) {
 
   const pairsById = new Map((pairs ?? []).map((p) => [`${p.a} / ${p.b}`, pairStats(p)]))
   const targetRows = []
+  const latencyRows = []
   for (const t of TARGETS) {
     const a = state.get(t.a)
     const b = refOf(t.b)
@@ -853,6 +1073,15 @@ function renderHttp({ scenarios, state, payload, pairs }, run) {
     const perCpu = ratio(a, b, efficiency)
     const pair = pairsById.get(`${t.a} / ${targetB(t)}`)
     if (pair?.bad > 0) notes.push(`${t.a} / ${targetB(t)}: ${pair.bad} errors or non-2xx in the interleaved pair`)
+    if (pair?.relogins > 0) notes.push(`${t.a} / ${targetB(t)}: ${pair.relogins} refreshes refused in the interleaved pair`)
+    if (t.latency && pair) {
+      latencyRows.push([
+        t.label.replace(/^\(info\) /, ''),
+        Number.isFinite(pair.p99a) ? pair.p99a.toFixed(2) : '—',
+        Number.isFinite(pair.p99b) ? pair.p99b.toFixed(2) : '—',
+        Number.isFinite(pair.p99a / pair.p99b) ? (pair.p99a / pair.p99b).toFixed(2) : '—',
+      ])
+    }
     // The verdict: the interleaved pairs when measured, else the rounds' ratio.
     const judgedBy = pair && pair.bad === 0 ? pair.value : perRps
     const judged = t.min !== null && !t.info
@@ -908,6 +1137,15 @@ function renderHttp({ scenarios, state, payload, pairs }, run) {
       ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l'],
     ),
   ]
+  if (latencyRows.length > 0) {
+    lines.push(
+      '',
+      'Latency of the Redis and cluster pairs: p99 in ms, the mean over the interleaved slices of each side (the',
+      'p99 of the rounds is in the table above).',
+      '',
+      markdownTable(['Target', 'A p99 ms', 'B p99 ms', 'A / B'], latencyRows, ['l', 'r', 'r', 'r']),
+    )
+  }
   if (notes.length > 0) lines.push('', 'Notes:', '', ...notes.map((n) => `- ${n}`))
   const settings = [
     `- Settings: ${config.rounds} rounds × ${config.duration} s per scenario (interleaved, order reversed every other round), ` +
@@ -918,6 +1156,14 @@ function renderHttp({ scenarios, state, payload, pairs }, run) {
       (run.pinned ? `, server on CPU ${config.serverCpu}, autocannon on CPU ${config.loadCpu} (taskset)` : ', no CPU pinning') +
       (run.quick ? ' — QUICK smoke run, numbers are indicative only' : ''),
     `- Load average (1/5/15 min): ${loads.start} before the HTTP runs, ${loads.end} after them`,
+    ...(redisRun
+      ? [
+          `- Redis scenarios: one redis-server ${redisRun.version} on 127.0.0.1 (no persistence), ` +
+            (redisRun.cpus ? `pinned to CPU ${redisRun.cpus}` : 'not pinned') +
+            `; a cluster's primary and workers pinned to CPU ${config.serverCpus ?? config.serverCpu}; ` +
+            'the server CPU of a Redis scenario includes the redis-server\'s; every server its own key prefix, dropped when it stops',
+        ]
+      : []),
     `- Token: ${JSON.stringify(Object.keys(payload))} payload, scopes ${JSON.stringify(SCOPES)}, exp in 10 years; ` +
       '"CPU srv/gen" = CPU use of the server process / of the load generator during the measured rounds; ' +
       '"req/CPU-s" = requests served per CPU-second of the server process; ' +
@@ -973,7 +1219,10 @@ function report(file) {
     }),
   )
   const payload = saved.payload ?? typicalPayload()
-  const { table, settings } = renderHttp({ scenarios: saved.scenarios, state, payload, pairs: saved.pairs }, run)
+  const { table, settings } = renderHttp(
+    { scenarios: saved.scenarios, state, payload, pairs: saved.pairs, skipped: saved.skipped, redis: saved.redis },
+    run,
+  )
   process.stdout.write(`${[...settings, '', table].join('\n')}\n`)
 }
 
@@ -997,6 +1246,12 @@ async function runProfile() {
   const dir = path.join(RESULTS_DIR, 'profiles')
   fs.mkdirSync(dir, { recursive: true })
   const before = new Set(fs.readdirSync(dir))
+  if (scenario.workers > 1) throw new Error('--profile takes a single-process kind (profile the base kind of a cluster)')
+  if (scenario.redis) {
+    const unavailable = redisUnavailable()
+    if (unavailable) throw new Error(`${scenario.id} needs Redis: ${unavailable}`)
+    await ensureRedis()
+  }
   const { tokens } = signTokens([alg])
   const token = tokens[alg]
   const server = await startServer(scenario, token, ['--cpu-prof', '--cpu-prof-dir', dir])
@@ -1009,6 +1264,7 @@ async function runProfile() {
   const bad = warm.errors + warm.non2xx + measured.errors + measured.non2xx
   // SIGTERM: the server exits through process.exit, which writes the profile.
   await stopChild(server.child, 10_000)
+  await redis?.stop()
   const written = fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile') && !before.has(f))
   if (written.length !== 1) throw new Error(`expected one new profile in ${dir}, found ${written.length}`)
   const profileFile = path.join(dir, `${kind}-${alg}.cpuprofile`)
@@ -1083,6 +1339,8 @@ async function main() {
       ...run,
       payload: result.payload,
       pairs: result.pairs,
+      skipped: result.skipped,
+      redis: result.redis,
       scenarios: result.scenarios.map((s) => {
         const { problems, notes, warmup, rounds, refs, server } = result.state.get(s.id)
         return { ...s, problems, notes, warmup, rounds, refs, exit: server?.exit ?? null }

@@ -10,7 +10,7 @@ const { createPrivateKey, createPublicKey, createSecretKey } = require('node:cry
 const Router = require('@koa/router')
 const Koa = require('koa')
 
-const { DIST, SCOPES, keyMaterial } = require('./common')
+const { DIST, REVOKED_JTI, SCOPES, keyMaterial } = require('./common')
 
 /** The handler every route ends with: the same work everywhere. */
 function hello(ctx) {
@@ -40,6 +40,48 @@ function verifying(verify) {
     }
     return next()
   }
+}
+
+/**
+ * The RedisStore of a Redis scenario: the bench's redis-server (BENCH_REDIS_URL) under a prefix of
+ * this server's own (BENCH_REDIS_PREFIX; the workers of one cluster share it). bench/run.js sets both.
+ */
+function redisStore() {
+  const url = process.env.BENCH_REDIS_URL
+  const prefix = process.env.BENCH_REDIS_PREFIX
+  if (!url || !prefix) {
+    throw new Error('the Redis scenarios need BENCH_REDIS_URL and BENCH_REDIS_PREFIX (bench/run.js sets them)')
+  }
+  const { RedisStore } = require(DIST)
+  return new RedisStore({ url, prefix })
+}
+
+/** Waits until the instance's revocation mirror is live (subscribed and loaded): 10 s at most. */
+async function mirrorLive(jwt, notes) {
+  const deadline = Date.now() + 10_000
+  while (jwt.tokens.mirror !== 'live') {
+    if (Date.now() > deadline) throw new Error(`the revocation mirror is not live after 10 s (${jwt.tokens.mirror})`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  notes.push('revocation mirror live before the server listened')
+}
+
+/**
+ * Records the bench token (signed by the harness) as the instance records the tokens it issues, so
+ * that a lookup reads a real record and its user's cut-off key; records and revokes REVOKED_JTI,
+ * which the harness's check sends and expects refused.
+ */
+async function recordBenchToken(jwt, token, notes) {
+  const { decodeUnverified } = require(DIST)
+  const payload = decodeUnverified(token)
+  await jwt.tokens.recordAccess(payload, undefined)
+  await jwt.tokens.recordAccess({ ...payload, jti: REVOKED_JTI }, undefined)
+  const revoked = await jwt.tokens.revoke(REVOKED_JTI)
+  const record = await jwt.tokens.get(payload.jti)
+  notes.push(
+    `revocation: bench token ${record && !record.revoked ? 'recorded, not revoked' : 'NOT recorded'}; ` +
+      `token id ${REVOKED_JTI} ${revoked ? 'revoked' : 'NOT revoked'}`,
+  )
 }
 
 /**
@@ -149,15 +191,41 @@ function buildApp(kind, alg = 'HS256', report = { notes: [] }) {
       break
     case 'kit-protected-revocation': {
       const jwt = kitInstance(app, { revocationEnabled: true })
+      probes.push((token) => recordBenchToken(jwt, token, notes))
+      router.get('/hello', jwt.protected(), hello)
+      break
+    }
+    case 'kit-protected-redis': {
+      // The mirror must be live before READY: the row measures the mirror, not the start-up lookups.
+      const jwt = kitInstance(app, { tokenStore: redisStore() })
+      probes.push(() => mirrorLive(jwt, notes))
+      probes.push((token) => recordBenchToken(jwt, token, notes))
+      router.get('/hello', jwt.protected(), hello)
+      break
+    }
+    case 'kit-protected-redis-lookup': {
+      const jwt = kitInstance(app, { tokenStore: redisStore(), revocationMirror: false })
       probes.push(async (token) => {
-        // The bench token was signed by the harness: record it as the instance records the tokens
-        // it issues, so that every request reads a real record (and the user's cut-off key).
-        const { decodeUnverified } = require(DIST)
-        await jwt.tokens.recordAccess(decodeUnverified(token), undefined)
-        const record = await jwt.tokens.get(decodeUnverified(token).jti)
-        notes.push(`revocation: bench token ${record && !record.revoked ? 'recorded, not revoked' : 'NOT recorded'}`)
+        if (jwt.tokens.mirror !== 'off') throw new Error(`revocationMirror: false, yet the mirror is ${jwt.tokens.mirror}`)
+        notes.push('revocation mirror off: every request reads Redis')
+        await recordBenchToken(jwt, token, notes)
       })
       router.get('/hello', jwt.protected(), hello)
+      break
+    }
+    case 'kit-auth-rotation-memory':
+    case 'kit-auth-rotation-redis':
+    case 'kit-refresh-memory':
+    case 'kit-refresh-redis': {
+      // POST /auth and /auth/refresh are mounted by Initialize itself; refresh tokens in the store.
+      const onRedis = kind.endsWith('-redis')
+      const jwt = kitInstance(app, {
+        ...(onRedis ? { tokenStore: redisStore() } : { revocationEnabled: true }),
+        refreshTokenEnabled: true,
+        refreshRotation: true,
+        retrieveUser: (_ctx, payload) => ({ user_id: payload.user_id, scopes: [...SCOPES] }),
+      })
+      if (onRedis) probes.push(() => mirrorLive(jwt, notes))
       break
     }
     case 'koa-raw-post':

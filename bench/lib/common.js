@@ -59,6 +59,12 @@ function typicalPayload(now = Math.floor(Date.now() / 1000)) {
   return { user_id: 1, scopes: [...SCOPES], iat: now, exp: now + 10 * 365 * 24 * 3600, fresh: true, jti: 'benchmark-token-id-0001' }
 }
 
+/**
+ * The token id every revocation scenario's server revokes before it serves: the check before load
+ * sends a token with this id (otherwise the bench token), which must be refused.
+ */
+const REVOKED_JTI = 'benchmark-revoked-token-0001'
+
 /** Newest modification time (ms) of the files under a directory, recursively. */
 function newestMtime(dir) {
   let newest = 0
@@ -208,6 +214,7 @@ module.exports = {
   DIST,
   HS_SECRET,
   KEYS_DIR,
+  REVOKED_JTI,
   ROOT,
   SCOPES,
   ensureBuild,
