@@ -189,8 +189,29 @@ export class RemoteKeySet {
       await response.body?.cancel()
       throw new Error('the key set is too large')
     }
-    const text = await response.text()
-    if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new Error('the key set is too large')
-    return ringFromJwks(JSON.parse(text))
+    return ringFromJwks(JSON.parse(await readBounded(response)))
   }
+}
+
+/**
+ * The body as text, read chunk by chunk and abandoned past {@link MAX_BODY_BYTES}: a body without
+ * `content-length` (chunked) is never held whole in memory before its size is known.
+ */
+async function readBounded(response: Response): Promise<string> {
+  const body = response.body
+  if (body === null) return ''
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel()
+      throw new Error('the key set is too large')
+    }
+    chunks.push(value)
+  }
+  return Buffer.concat(chunks, size).toString('utf8')
 }

@@ -93,6 +93,27 @@ describe('RemoteKeySet#keyFor()', () => {
     }
   })
 
+  it('stops reading a body without content-length once it passes the limit (an endless set is no memory sink)', async () => {
+    let sent = 0
+    let cancelled = false
+    const endless = () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            sent += 64 * 1024
+            controller.enqueue(new Uint8Array(64 * 1024).fill(0x20))
+          },
+          cancel() {
+            cancelled = true
+          },
+        }),
+      )
+    const { set } = remote(endless)
+    expect(await caught(() => set.keyFor(token('rsa')))).to.be.instanceOf(KeysUnavailable)
+    expect(cancelled).to.equal(true)
+    expect(sent).to.be.at.most(512 * 1024)
+  })
+
   it('refuses a token without kid before fetching anything', () => {
     const { set, state } = remote(() => json({ keys: [RSA] }))
     const unsigned = jsonwebtoken.sign({ user_id: 1 }, KEYS.rsa.privateKey, { algorithm: 'RS256' })
