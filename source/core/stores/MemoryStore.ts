@@ -10,7 +10,7 @@
  * @module
  */
 import { warnOnce } from '../warnings'
-import { checkValue } from './store-values'
+import { checkKey, checkOptions, checkValue } from './store-values'
 import type { StoreSetOptions, StoreValue, TokenStore } from './TokenStore'
 
 /** Options of {@link MemoryStore}. */
@@ -89,21 +89,6 @@ function sameValue(stored: StoreValue, expected: StoreValue): boolean {
     if (!Object.hasOwn(stored, name) || stored[name] !== expected[name]) return false
   }
   return true
-}
-
-function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string') throw new TypeError('A store key must be a string')
-}
-
-function checkOptions(options: StoreSetOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError('Store options must be an object { expiresAt, userId? }')
-  }
-  const { expiresAt, userId } = options
-  if (expiresAt !== null && !(typeof expiresAt === 'number' && Number.isFinite(expiresAt))) {
-    throw new TypeError('expiresAt must be epoch seconds (a finite number) or null')
-  }
-  if (userId !== undefined && typeof userId !== 'string') throw new TypeError('userId must be a string')
 }
 
 /**

@@ -18,7 +18,7 @@
  */
 import type * as Redis from 'redis'
 
-import { checkValue } from './store-values'
+import { checkKey, checkOptions, checkValue } from './store-values'
 import type { StoreSetOptions, StoreSubscriber, StoreValue, TokenStore } from './TokenStore'
 import { startFeed, type Feed } from './redis-feed'
 import { DELETE, WRITE, type Script } from './redis-scripts'
@@ -87,20 +87,9 @@ interface Stored {
   readonly u?: string
 }
 
-function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string') throw new TypeError('A store key must be a string')
+function checkRedisKey(key: unknown): asserts key is string {
+  checkKey(key)
   if (key.startsWith(INDEX)) throw new TypeError(`RedisStore keys may not start with "${INDEX}"`)
-}
-
-function checkOptions(options: StoreSetOptions): void {
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError('Store options must be an object { expiresAt, userId? }')
-  }
-  const { expiresAt, userId } = options
-  if (expiresAt !== null && !(typeof expiresAt === 'number' && Number.isFinite(expiresAt))) {
-    throw new TypeError('expiresAt must be epoch seconds (a finite number) or null')
-  }
-  if (userId !== undefined && typeof userId !== 'string') throw new TypeError('userId must be a string')
 }
 
 /** A prefix as a SCAN MATCH pattern that matches it literally. */
@@ -216,7 +205,7 @@ export class RedisStore implements TokenStore {
   /** {@inheritDoc TokenStore.get} */
   async get(key: string): Promise<StoreValue | undefined> {
     this.#open()
-    checkKey(key)
+    checkRedisKey(key)
     const raw = await this.#command(['GET', this.prefix + key])
     if (raw === null || raw === undefined) return undefined
     return (JSON.parse(String(raw)) as Stored).v
@@ -252,7 +241,7 @@ export class RedisStore implements TokenStore {
   /** {@inheritDoc TokenStore.delete} */
   async delete(key: string): Promise<boolean> {
     this.#open()
-    checkKey(key)
+    checkRedisKey(key)
     const reply = await this.#script(DELETE, [this.prefix + key], [this.prefix + INDEX])
     return Number(reply) === 1
   }
@@ -395,7 +384,7 @@ export class RedisStore implements TokenStore {
     expected: StoreValue | undefined,
   ): Promise<boolean> {
     this.#open()
-    checkKey(key)
+    checkRedisKey(key)
     checkOptions(options)
     checkValue(value, 'value')
     const fullKey = this.prefix + key

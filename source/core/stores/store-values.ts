@@ -3,7 +3,7 @@
  * every store, so that a value one store takes and another refuses never reaches production. No
  * Koa in here.
  */
-import type { StoreValue } from './TokenStore'
+import type { StoreSetOptions, StoreValue } from './TokenStore'
 
 function isScalar(value: unknown): boolean {
   return (
@@ -30,4 +30,21 @@ export function checkValue(value: StoreValue, what: string): void {
       throw new TypeError(`${what}.${name} must be a string, a finite number, a boolean or null`)
     }
   }
+}
+
+/** Checks that a key is a string. @throws TypeError @internal */
+export function checkKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw new TypeError('A store key must be a string')
+}
+
+/** Checks the options of a write: `expiresAt` finite seconds or null, `userId` a string if given. @throws TypeError @internal */
+export function checkOptions(options: StoreSetOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('Store options must be an object { expiresAt, userId? }')
+  }
+  const { expiresAt, userId } = options
+  if (expiresAt !== null && !(typeof expiresAt === 'number' && Number.isFinite(expiresAt))) {
+    throw new TypeError('expiresAt must be epoch seconds (a finite number) or null')
+  }
+  if (userId !== undefined && typeof userId !== 'string') throw new TypeError('userId must be a string')
 }
